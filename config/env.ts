@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Secrets may come from `NAME_FILE` (Docker secrets) instead of `NAME`. */
+export const SECRET_NAMES = [
+  'DISCORD_TOKEN',
+  'DISCORD_CLIENT_SECRET',
+  'JWT_SECRET',
+  'SESSION_SECRET',
+  'MINECRAFT_API_KEY',
+  'REDEMPTION_WEBHOOK_SECRET',
+] as const;
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const percent = z.coerce.number().min(0).max(100);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const url = (protocols: string[]) =>
+  z.url().refine((v) => protocols.includes(new URL(v).protocol), {
+    message: `must start with ${protocols.join(' or ')}`,
+  });
+
+export const envSchema = z.object({
+  ROLE: z.enum(['all', 'api', 'worker', 'migrate']).default('all'),
+  PORT: int(0, 65535).default(8787),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_POOL_MAX: int(1, 200).default(20),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]+$/)
+    .default('coinhub'),
+
+  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters'),
+  DISCORD_TOKEN: optionalString,
+  DISCORD_CLIENT_ID: z
+    .string()
+    .regex(/^\d{17,20}$/, 'must be a Discord snowflake')
+    .optional(),
+  DISCORD_CLIENT_SECRET: optionalString,
+  DISCORD_API_BASE: url(['http:', 'https:']).default('https://discord.com/api'),
+  GUILD_ID: z
+    .string()
+    .regex(/^\d{17,20}$/, 'must be a Discord snowflake')
+    .optional(),
+
+  API_BASE_URL: url(['http:', 'https:']).default('http://localhost:8787'),
+  PANEL_BASE_URL: url(['http:', 'https:']).default('http://localhost:8787'),
+  JWT_SECRET: optionalString,
+  SESSION_SECRET: optionalString,
+
+  MINECRAFT_API_URL: url(['http:', 'https:']).optional(),
+  MINECRAFT_API_KEY: optionalString,
+  REDEMPTION_WEBHOOK_SECRET: optionalString,
+
+  MARKET_FEE: percent.default(5),
+  PRICE_FLOOR_PCT: percent.default(50),
+  PRICE_CEILING_PCT: z.coerce.number().min(100).max(100_000).optional(),
+  ESCROW_TIMEOUT_MIN: int(1, 60 * 24 * 30).default(1440),
+  VOUCHER_TIMEOUT_H: int(1, 24 * 365).default(72),
+  LEADERBOARD_CRON: z.string().min(9).default('0 18 * * 0'),
+
+  DAILY_BASE: int(0, 1_000_000).default(100),
+  DAILY_STREAK_BONUS: int(0, 1_000_000).default(10),
+  DAILY_STREAK_CAP: int(0, 1000).default(7),
+  DAILY_TIMEZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as UTC or Europe/Berlin')
+    .default('UTC'),
+  PAY_DAILY_LIMIT: int(0, Number.MAX_SAFE_INTEGER).default(10_000),
+  RATE_LIMIT_ACTIONS: int(1, 10_000).default(10),
+  RATE_LIMIT_WINDOW_S: int(1, 3600).default(10),
+
+  LEDGER_CHECK_CRON: z.string().min(9).default('*/15 * * * *'),
+});
+
+export type Config = Readonly<z.infer<typeof envSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Resolves `NAME_FILE` into `NAME` for every secret; a file that cannot be read is a config error. */
+function withSecretFiles(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_NAMES) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) throw new ConfigError(`${name} and ${name}_FILE are both set; keep one`);
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch {
+      throw new ConfigError(`${name}_FILE: cannot read ${file}`);
+    }
+  }
+  return out;
+}
+
+/** Parses the environment once; throws ConfigError naming the first bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = envSchema.safeParse(withSecretFiles(env));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = issue.path.join('.');
+    const problem = issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message;
+    throw new ConfigError(`${name} ${problem}`);
+  }
+  return Object.freeze(result.data);
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed on first use and frozen. */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** For entry points: parse or print one line naming the variable and exit 1. */
+export function configOrExit(): Config {
+  try {
+    return config();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`coinhub: configuration error: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,113 @@
+import type { ColumnType, Generated } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+/** bigint columns arrive from pg as strings; we parse them where they are read. */
+type BigIntColumn = ColumnType<string, string | number | bigint, string | number | bigint>;
+type GeneratedBigInt = ColumnType<string, string | number | bigint | undefined, never>;
+type Json = ColumnType<unknown, string | undefined | null, string | null>;
+
+export interface UsersTable {
+  id: ColumnType<string, string | number | undefined, never>;
+  discord_id: string;
+  username: string;
+  global_name: string | null;
+  avatar: string | null;
+  frozen: Generated<boolean>;
+  frozen_reason: string | null;
+  frozen_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  frozen_by: BigIntColumn | null;
+  minecraft_uuid: string | null;
+  minecraft_name: string | null;
+  minecraft_linked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface AccountsTable {
+  id: BigIntColumn;
+  kind: 'user' | 'system';
+  code: string | null;
+  balance: ColumnType<string, string | number | bigint | undefined, string | number | bigint>;
+  created_at: Generated<Timestamp>;
+}
+
+export interface TransfersTable {
+  id: GeneratedBigInt;
+  idempotency_key: string;
+  debit_account_id: BigIntColumn;
+  credit_account_id: BigIntColumn;
+  amount: BigIntColumn;
+  phase: 'single' | 'pending' | 'post' | 'void';
+  state: 'posted' | 'pending' | 'voided';
+  pending_id: BigIntColumn | null;
+  reverses_id: BigIntColumn | null;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  resolved_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  reason: string;
+  memo: string | null;
+  ref: Json;
+  actor_id: BigIntColumn | null;
+  debit_balance_after: BigIntColumn | null;
+  credit_balance_after: BigIntColumn | null;
+  created_at: Generated<Timestamp>;
+}
+
+export interface DailyClaimsTable {
+  user_id: BigIntColumn;
+  day: ColumnType<string, string, string>;
+  amount: BigIntColumn;
+  streak: number;
+  transfer_id: BigIntColumn | null;
+  claimed_at: Generated<Timestamp>;
+}
+
+export interface DailyStreaksTable {
+  user_id: BigIntColumn;
+  current_streak: Generated<number>;
+  best_streak: Generated<number>;
+  last_day: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export interface AuditLogTable {
+  id: GeneratedBigInt;
+  at: Generated<Timestamp>;
+  actor_id: BigIntColumn | null;
+  actor_role: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  before: Json;
+  after: Json;
+  reason: string | null;
+  source: 'discord' | 'panel' | 'system' | 'cli';
+  request_id: string | null;
+}
+
+export interface GuildSettingsTable {
+  guild_id: string;
+  hub_channel_id: string | null;
+  shop_channel_id: string | null;
+  leaderboard_channel_id: string | null;
+  tx_channel_id: string | null;
+  hub_message_id: string | null;
+  role_map: ColumnType<Record<string, string[]>, string | undefined, string>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface LedgerChecksTable {
+  id: GeneratedBigInt;
+  at: Generated<Timestamp>;
+  ok: boolean;
+  report: ColumnType<unknown, string, never>;
+}
+
+export interface Database {
+  users: UsersTable;
+  accounts: AccountsTable;
+  transfers: TransfersTable;
+  daily_claims: DailyClaimsTable;
+  daily_streaks: DailyStreaksTable;
+  audit_log: AuditLogTable;
+  guild_settings: GuildSettingsTable;
+  ledger_checks: LedgerChecksTable;
+}

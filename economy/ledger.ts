@@ -1,0 +1,309 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/client.ts';
+import { AppError } from './errors.ts';
+
+/** System accounts have fixed ids; a user's wallet has the user's id. */
+export const SYSTEM_ACCOUNTS = { mint: '1', escrow: '2', fees: '3', burn: '4' } as const;
+export type SystemAccount = keyof typeof SYSTEM_ACCOUNTS;
+export type AccountId = string;
+
+/** The largest amount one transfer may move. */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
+interface OpBase {
+  /** Idempotency key chosen by the cause: interaction id, event id, job id. A retry returns the first result. */
+  key: string;
+  /** Domain reason, e.g. `daily`, `pay`, `market_purchase`, `admin_adjust`. */
+  reason: string;
+  memo?: string;
+  ref?: Record<string, unknown>;
+  /** The user who caused the movement, when there is one. */
+  actor?: string;
+}
+
+export interface TransferOp extends OpBase {
+  op: 'transfer';
+  debit: AccountId;
+  credit: AccountId;
+  amount: number;
+  /** Admin moves may touch frozen wallets. */
+  force?: boolean;
+  /** Set for a compensating transfer; the sum of reversals never exceeds the original. */
+  reverses?: string;
+}
+
+export interface HoldOp extends OpBase {
+  op: 'hold';
+  debit: AccountId;
+  amount: number;
+  expiresAt: Date;
+}
+
+export interface PostOp extends OpBase {
+  op: 'post';
+  pendingId: string;
+  credit: AccountId;
+  /** Part of the hold to post; the rest returns to the holder. Defaults to the whole hold. */
+  amount?: number;
+  /** Part of `amount` that goes to `fees` instead of `credit`. */
+  fee?: number;
+  force?: boolean;
+}
+
+export interface VoidOp extends OpBase {
+  op: 'void';
+  pendingId: string;
+}
+
+export type LedgerOp = TransferOp | HoldOp | PostOp | VoidOp;
+
+export const REFUSALS = {
+  insufficient_funds: 'Not enough coins for that.',
+  frozen: 'That account is frozen.',
+  key_reused: 'This request was already used for a different operation.',
+  already_posted: 'That hold was already completed.',
+  already_voided: 'That hold was already refunded.',
+  expired: 'That hold has expired.',
+  unknown_account: 'That account does not exist.',
+  unknown_transfer: 'That transfer does not exist.',
+  invalid_amount: `Amounts are whole coins from 1 to ${MAX_AMOUNT.toLocaleString('en-US')}.`,
+  invalid_key: 'Every ledger operation needs an idempotency key.',
+  invalid_fee: 'The fee must be a whole number of coins smaller than the amount.',
+  exceeds_hold: 'Cannot post more than the hold.',
+  exceeds_reversible: 'That would reverse more than the original transfer.',
+  same_account: 'Cannot move coins to the same account.',
+  escrow_reserved: 'Escrow only moves through holds.',
+  busy: 'The ledger is busy; try again.',
+} as const;
+
+export type RefusalCode = keyof typeof REFUSALS;
+
+export type LedgerResult =
+  | {
+      ok: true;
+      transferId: string;
+      /** True when the key had already been applied and this is the first result again. */
+      replayed: boolean;
+      /** Wallet balance after the movement, for user accounts (null for system accounts). */
+      debitBalance: number | null;
+      creditBalance: number | null;
+    }
+  | { ok: false; code: RefusalCode; message: string };
+
+export type Applied = Extract<LedgerResult, { ok: true }>;
+
+/** A typed refusal; `code` says why. Nothing was written. */
+export class LedgerRefusal extends AppError {
+  constructor(readonly refusal: RefusalCode) {
+    super(refusal, REFUSALS[refusal], refusal === 'busy' ? 503 : 409);
+  }
+}
+
+const refused = (code: RefusalCode): LedgerResult => ({ ok: false, code, message: REFUSALS[code] });
+
+const validAmount = (n: unknown): boolean =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n > 0 && n <= MAX_AMOUNT;
+
+/** Checks an operation in TS so that a bad one never reaches SQL. */
+function validate(op: LedgerOp): RefusalCode | null {
+  if (typeof op.key !== 'string' || op.key.length === 0 || op.key.length > 200) return 'invalid_key';
+  if (op.op === 'post') {
+    if (op.amount !== undefined && !validAmount(op.amount)) return 'invalid_amount';
+    if (op.fee !== undefined && (!Number.isSafeInteger(op.fee) || op.fee < 0)) return 'invalid_fee';
+    if (op.fee !== undefined && op.amount !== undefined && op.fee >= op.amount) return 'invalid_fee';
+    return null;
+  }
+  if (op.op === 'void') return null;
+  if (!validAmount(op.amount)) return 'invalid_amount';
+  if (op.op === 'transfer' && op.debit === op.credit) return 'same_account';
+  return null;
+}
+
+function toJson(op: LedgerOp): Record<string, unknown> {
+  const base = { op: op.op, key: op.key, reason: op.reason, memo: op.memo, ref: op.ref, actor: op.actor };
+  switch (op.op) {
+    case 'transfer':
+      return {
+        ...base,
+        debit: op.debit,
+        credit: op.credit,
+        amount: op.amount,
+        force: op.force,
+        reverses: op.reverses,
+      };
+    case 'hold':
+      return { ...base, debit: op.debit, amount: op.amount, expires_at: op.expiresAt.toISOString() };
+    case 'post':
+      return {
+        ...base,
+        pending_id: op.pendingId,
+        credit: op.credit,
+        amount: op.amount,
+        fee: op.fee,
+        force: op.force,
+      };
+    case 'void':
+      return { ...base, pending_id: op.pendingId };
+  }
+}
+
+interface Row {
+  idx: number;
+  code: string;
+  transfer_id: string | null;
+  replayed: boolean;
+  debit_balance: string | null;
+  credit_balance: string | null;
+}
+
+const num = (v: string | null): number | null => (v === null ? null : Number(v));
+
+function toResult(row: Row): LedgerResult {
+  if (row.code !== 'ok') return refused(row.code as RefusalCode);
+  return {
+    ok: true,
+    transferId: row.transfer_id!,
+    replayed: row.replayed,
+    debitBalance: num(row.debit_balance),
+    creditBalance: num(row.credit_balance),
+  };
+}
+
+/** Applies operations inside the caller's transaction (no batching). Invalid operations are refused in TS. */
+export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
+  const results: (LedgerResult | undefined)[] = ops.map((op) => {
+    const bad = validate(op);
+    return bad ? refused(bad) : undefined;
+  });
+  const pending = ops.flatMap((op, i) => (results[i] ? [] : [{ op, i }]));
+  if (pending.length > 0) {
+    const { rows } = await sql<Row>`select * from ledger_apply(${JSON.stringify(
+      pending.map((p) => toJson(p.op)),
+    )}::jsonb, ${now})`.execute(trx);
+    for (const row of rows) results[pending[row.idx]!.i] = toResult(row);
+  }
+  return results as LedgerResult[];
+}
+
+const RETRYABLE = new Set(['40001', '40P01']);
+const isRetryable = (err: unknown) => RETRYABLE.has((err as { code?: string }).code ?? '');
+
+export interface LedgerOptions {
+  now?: () => Date;
+  /** Batches in flight at once; further operations queue and go in the next batch. */
+  maxInFlight?: number;
+  maxBatch?: number;
+  maxAttempts?: number;
+}
+
+interface Queued {
+  op: LedgerOp;
+  resolve: (r: LedgerResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The ledger. Concurrent operations are grouped into batches that each commit as one statement, so a
+ * commit (and its WAL flush) is shared by every operation that arrived while the previous batch ran.
+ */
+export class Ledger {
+  readonly now: () => Date;
+  private readonly maxInFlight: number;
+  private readonly maxBatch: number;
+  private readonly maxAttempts: number;
+  private queue: Queued[] = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly db: Db,
+    options: LedgerOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.maxInFlight = options.maxInFlight ?? 3;
+    this.maxBatch = options.maxBatch ?? 64;
+    this.maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  /** Applies one operation; resolves with its result (a refusal is a result, not an exception). */
+  submit(op: LedgerOp): Promise<LedgerResult> {
+    const bad = validate(op);
+    if (bad) return Promise.resolve(refused(bad));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ op, resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Applies one operation; throws LedgerRefusal when refused. */
+  async apply(op: LedgerOp): Promise<Applied> {
+    const result = await this.submit(op);
+    if (!result.ok) throw new LedgerRefusal(result.code);
+    return result;
+  }
+
+  transfer(op: Omit<TransferOp, 'op'>): Promise<Applied> {
+    return this.apply({ ...op, op: 'transfer' });
+  }
+
+  hold(op: Omit<HoldOp, 'op'>): Promise<Applied> {
+    return this.apply({ ...op, op: 'hold' });
+  }
+
+  post(op: Omit<PostOp, 'op'>): Promise<Applied> {
+    return this.apply({ ...op, op: 'post' });
+  }
+
+  void(op: Omit<VoidOp, 'op'>): Promise<Applied> {
+    return this.apply({ ...op, op: 'void' });
+  }
+
+  /** A compensating transfer that undoes (part of) `reverses`, e.g. an admin refund. */
+  reverse(op: Omit<TransferOp, 'op' | 'reverses'> & { reverses: string }): Promise<Applied> {
+    return this.apply({ ...op, op: 'transfer', force: true });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.runBatch(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async runBatch(batch: Queued[]): Promise<void> {
+    try {
+      const results = await this.withRetries(() =>
+        applyInTransaction(
+          this.db,
+          batch.map((q) => q.op),
+          this.now(),
+        ),
+      );
+      batch.forEach((q, i) => q.resolve(results[i]!));
+    } catch (err) {
+      if (batch.length > 1 && !isRetryable(err)) {
+        // One operation broke the statement; run each alone so the others still succeed.
+        await Promise.all(batch.map((q) => this.runBatch([q])));
+        return;
+      }
+      for (const q of batch) {
+        if (isRetryable(err)) q.resolve(refused('busy'));
+        else q.reject(err);
+      }
+    }
+  }
+
+  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= this.maxAttempts) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+  }
+}
