@@ -18,8 +18,9 @@ const optionalString = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 const url = (protocols: string[]) =>
-  z.url().refine((v) => protocols.includes(new URL(v).protocol), {
-    message: `must start with ${protocols.join(' or ')}`,
+  z.url({
+    protocol: new RegExp(`^(${protocols.join('|')})$`),
+    error: `must be a URL starting with ${protocols.map((p) => `${p}://`).join(' or ')}`,
   });
 
 export const envSchema = z.object({
@@ -28,9 +29,9 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 
-  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  DATABASE_URL: url(['postgres', 'postgresql']),
   DATABASE_POOL_MAX: int(1, 200).default(20),
-  REDIS_URL: url(['redis:', 'rediss:']),
+  REDIS_URL: url(['redis', 'rediss']),
   REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]+$/)
@@ -43,18 +44,18 @@ export const envSchema = z.object({
     .regex(/^\d{17,20}$/, 'must be a Discord snowflake')
     .optional(),
   DISCORD_CLIENT_SECRET: optionalString,
-  DISCORD_API_BASE: url(['http:', 'https:']).default('https://discord.com/api'),
+  DISCORD_API_BASE: url(['http', 'https']).default('https://discord.com/api'),
   GUILD_ID: z
     .string()
     .regex(/^\d{17,20}$/, 'must be a Discord snowflake')
     .optional(),
 
-  API_BASE_URL: url(['http:', 'https:']).default('http://localhost:8787'),
-  PANEL_BASE_URL: url(['http:', 'https:']).default('http://localhost:8787'),
+  API_BASE_URL: url(['http', 'https']).default('http://localhost:8787'),
+  PANEL_BASE_URL: url(['http', 'https']).default('http://localhost:8787'),
   JWT_SECRET: optionalString,
   SESSION_SECRET: optionalString,
 
-  MINECRAFT_API_URL: url(['http:', 'https:']).optional(),
+  MINECRAFT_API_URL: url(['http', 'https']).optional(),
   MINECRAFT_API_KEY: optionalString,
   REDEMPTION_WEBHOOK_SECRET: optionalString,
 

@@ -50,22 +50,23 @@ export async function up(db: Kysely<any>): Promise<void> {
       v_force boolean;
       v_id bigint;
       v_hold_amount bigint;
+      v_holds bigint[];
+      v_accounts bigint[];
       d record;
       c record;
       h transfers%rowtype;
       t transfers%rowtype;
     begin
-      perform 1 from accounts a
-      where a.kind = 'user' and a.id in (
-        select (e->>'debit')::bigint from jsonb_array_elements(p_ops) e
-        union select (e->>'credit')::bigint from jsonb_array_elements(p_ops) e
-        union select x.debit_account_id from transfers x
-          where x.id in (select (e->>'pending_id')::bigint from jsonb_array_elements(p_ops) e))
-      order by a.id for update;
-
-      perform 1 from transfers x
-      where x.id in (select (e->>'pending_id')::bigint from jsonb_array_elements(p_ops) e)
-      order by x.id for update;
+      v_holds := array(select (e->>'pending_id')::bigint from jsonb_array_elements(p_ops) e
+                       where e ? 'pending_id' order by 1);
+      v_accounts := array(
+        select x.id from (
+          select (e->>'debit')::bigint as id from jsonb_array_elements(p_ops) e where e ? 'debit'
+          union select (e->>'credit')::bigint from jsonb_array_elements(p_ops) e where e ? 'credit'
+          union select h2.debit_account_id from transfers h2 where h2.id = any(v_holds)
+        ) x where x.id >= 1000 order by 1);
+      perform 1 from accounts a where a.id = any(v_accounts) order by a.id for update;
+      perform 1 from transfers x where x.id = any(v_holds) order by x.id for update;
 
       for op in select value from jsonb_array_elements(p_ops) loop
         n := n + 1;

@@ -1,0 +1,40 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { AppError } from '../economy/errors.ts';
+import type { AppDeps, AppEnv } from './context.ts';
+import { healthRoutes } from './health.ts';
+
+/** Largest body any route accepts; /interactions sets its own smaller limit. */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Composes the HTTP app from its surfaces. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(async (c, next) => {
+    c.set('log', deps.log.child({ requestId: c.get('requestId') }));
+    await next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json({ error: { code: 'body_too_large', message: 'Request body is too large.' } }, 413),
+    }),
+  );
+
+  app.route('/', healthRoutes(deps));
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
+  app.onError((err, c) => {
+    if (err instanceof AppError) {
+      return c.json({ error: { code: err.code, message: err.message, ...err.details } }, err.status);
+    }
+    c.get('log')?.error({ err }, 'unhandled error');
+    return c.json({ error: { code: 'internal', message: 'Something went wrong on our side.' } }, 500);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,71 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/env.ts';
+import type { Db } from '../db/client.ts';
+import type { Ledger } from '../economy/ledger.ts';
+import { QUEUES, ledgerCheckJob, type JobDefinition, type QueueName } from './definitions.ts';
+import { handleLedgerCheck } from './handlers/ledger-check.ts';
+import type { Queues } from './queues.ts';
+import type { z } from 'zod';
+
+export interface WorkerDeps {
+  cfg: Config;
+  db: Db;
+  ledger: Ledger;
+  queues: Queues;
+  log: Logger;
+  /** A connection the worker may block on (maxRetriesPerRequest: null). */
+  blockingRedis: Redis;
+}
+
+type Handler = (deps: WorkerDeps, payload: unknown, job: Job) => Promise<unknown>;
+
+const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }>([
+  [ledgerCheckJob.name, { def: ledgerCheckJob, run: (deps) => handleLedgerCheck(deps) }],
+]);
+
+/** Registers repeatable jobs; idempotent, so every worker replica may call it. */
+async function schedule(deps: WorkerDeps): Promise<void> {
+  await deps.queues
+    .get(ledgerCheckJob.queue)
+    .upsertJobScheduler(
+      'ledger-check',
+      { pattern: deps.cfg.LEDGER_CHECK_CRON },
+      { name: ledgerCheckJob.name, data: {}, opts: ledgerCheckJob.options },
+    );
+}
+
+export interface RunningWorker {
+  close(): Promise<void>;
+}
+
+/** Starts one BullMQ worker per queue; handlers validate payloads and treat schema errors as permanent. */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const prefix = `${deps.cfg.REDIS_PREFIX}:bull`;
+  const workers = QUEUES.map((queue: QueueName) => {
+    const worker = new Worker(
+      queue,
+      async (job) => {
+        const entry = handlers.get(job.name);
+        if (!entry) throw new UnrecoverableError(`no handler for job ${job.name}`);
+        const parsed = entry.def.schema.safeParse(job.data);
+        if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}`);
+        return entry.run(deps, parsed.data, job);
+      },
+      { connection: deps.blockingRedis, prefix, concurrency: 8 },
+    );
+    worker.on('error', (err) => deps.log.warn({ queue, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) =>
+      deps.log.warn({ queue, job: job?.name, id: job?.id, err: err.message }, 'job failed'),
+    );
+    return worker;
+  });
+  await schedule(deps);
+  deps.log.info({ queues: QUEUES }, 'worker started');
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

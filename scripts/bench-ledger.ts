@@ -1,0 +1,107 @@
+/**
+ * npm run bench:ledger — ledger throughput on a freshly migrated database, 16 concurrent clients.
+ * Last line: {"uniform_tps":..,"hot_tps":..,"escrow_pairs_ps":..,"invariant_ok":true}
+ */
+import pg from 'pg';
+import { createLogger } from '../config/logger.ts';
+import { createDb, type Db } from '../db/client.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
+import { checkLedger } from '../economy/ledger-check.ts';
+
+const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const DB_NAME = 'coinhub_bench_ledger';
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
+const USERS = 10_000;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+
+async function freshDatabase(): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${PG}/postgres` });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.end();
+  const url = `${PG}/${DB_NAME}`;
+  await runMigrations(url, createLogger('warn', 'bench'));
+  return url;
+}
+
+async function seedUsers(db: Db, ledger: Ledger): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < USERS; start += 1000) {
+    const rows = Array.from({ length: 1000 }, (_, i) => ({
+      discord_id: String(200_000_000_000_000_000n + BigInt(start + i)),
+      username: `bench${start + i}`,
+    }));
+    const users = await db.insertInto('users').values(rows).returning('id').execute();
+    await db
+      .insertInto('accounts')
+      .values(users.map((u) => ({ id: u.id, kind: 'user' as const })))
+      .execute();
+    ids.push(...users.map((u) => u.id));
+  }
+  await Promise.all(
+    ids.map((id) =>
+      ledger.transfer({ key: `seed:${id}`, debit: SYSTEM_ACCOUNTS.mint, credit: id, amount: 1_000_000, reason: 'seed' }),
+    ),
+  );
+  return ids;
+}
+
+/** Runs `CLIENTS` loops of `step` for `SECONDS`; returns completed steps per second. */
+async function measure(step: (client: number, n: number) => Promise<void>): Promise<number> {
+  const deadline = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, client) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        await step(client, n);
+        done++;
+      }
+    }),
+  );
+  return Math.round(done / ((performance.now() - started) / 1000));
+}
+
+const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)]!;
+
+async function main() {
+  const url = await freshDatabase();
+  const db = createDb(url, 8);
+  const ledger = new Ledger(db);
+  const ids = await seedUsers(db, ledger);
+  const run = Date.now();
+
+  const uniform_tps = await measure(async (c, n) => {
+    let from = pick(ids);
+    let to = pick(ids);
+    while (to === from) to = pick(ids);
+    [from, to] = [from, to];
+    await ledger.transfer({ key: `u:${run}:${c}:${n}`, debit: from, credit: to, amount: 1 + (n % 10), reason: 'bench' });
+  });
+  console.log(JSON.stringify({ phase: 'uniform', uniform_tps }));
+
+  const hot_tps = await measure(async (c, n) => {
+    await ledger.transfer({ key: `h:${run}:${c}:${n}`, debit: SYSTEM_ACCOUNTS.mint, credit: pick(ids), amount: 5, reason: 'reward' });
+  });
+  console.log(JSON.stringify({ phase: 'hot', hot_tps }));
+
+  const expiresAt = new Date(Date.now() + 3_600_000);
+  const escrow_pairs_ps = await measure(async (c, n) => {
+    const buyer = pick(ids);
+    let seller = pick(ids);
+    while (seller === buyer) seller = pick(ids);
+    const hold = await ledger.hold({ key: `eh:${run}:${c}:${n}`, debit: buyer, amount: 100, expiresAt, reason: 'bench' });
+    await ledger.post({ key: `ep:${run}:${c}:${n}`, pendingId: hold.transferId, credit: seller, fee: 5, reason: 'bench' });
+  });
+  console.log(JSON.stringify({ phase: 'escrow', escrow_pairs_ps }));
+
+  const report = await checkLedger(db);
+  await db.destroy();
+  console.log(JSON.stringify({ uniform_tps, hot_tps, escrow_pairs_ps, invariant_ok: report.ok }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
