@@ -101,6 +101,17 @@ export interface LedgerChecksTable {
   report: ColumnType<unknown, string, never>;
 }
 
+export interface QuestsTable {
+  id: GeneratedBigInt;
+  title: string;
+  description: Generated<string>;
+  reward: BigIntColumn;
+  active: Generated<boolean>;
+  starts_at: Generated<Timestamp>;
+  ends_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  created_at: Generated<Timestamp>;
+}
+
 export interface Database {
   users: UsersTable;
   accounts: AccountsTable;
@@ -110,4 +121,5 @@ export interface Database {
   audit_log: AuditLogTable;
   guild_settings: GuildSettingsTable;
   ledger_checks: LedgerChecksTable;
+  quests: QuestsTable;
 }
