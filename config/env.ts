@@ -85,6 +85,9 @@ export const envSchema = z.object({
   RATE_LIMIT_WINDOW_S: int(1, 3600).default(10),
 
   LEDGER_CHECK_CRON: z.string().min(9).default('*/15 * * * *'),
+  /** Where the worker writes its heartbeat for the container healthcheck (scripts/healthcheck.ts reads it). */
+  WORKER_HEARTBEAT_FILE: z.string().min(1).default('/tmp/coinhub-worker-heartbeat'),
+  WORKER_HEARTBEAT_S: int(1, 300).default(10),
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

@@ -1,4 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { sql } from 'kysely';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
@@ -6,6 +7,7 @@ import type { Db } from '../db/client.ts';
 import type { Ledger } from '../economy/ledger.ts';
 import { QUEUES, ledgerCheckJob, type JobDefinition, type QueueName } from './definitions.ts';
 import { handleLedgerCheck } from './handlers/ledger-check.ts';
+import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
 import type { z } from 'zod';
 
@@ -62,9 +64,20 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     return worker;
   });
   await schedule(deps);
+  const heartbeat = await startHeartbeat({
+    file: deps.cfg.WORKER_HEARTBEAT_FILE,
+    intervalMs: deps.cfg.WORKER_HEARTBEAT_S * 1000,
+    log: deps.log,
+    probe: async () => {
+      if (!workers.every((w) => w.isRunning())) throw new Error('a queue worker is not running');
+      await deps.blockingRedis.ping();
+      await sql`select 1`.execute(deps.db);
+    },
+  });
   deps.log.info({ queues: QUEUES }, 'worker started');
   return {
     async close() {
+      await heartbeat.stop();
       await Promise.all(workers.map((w) => w.close()));
     },
   };
