@@ -9,6 +9,7 @@ export const SECRET_NAMES = [
   'SESSION_SECRET',
   'MINECRAFT_API_KEY',
   'REDEMPTION_WEBHOOK_SECRET',
+  'DATABASE_PASSWORD',
 ] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -30,6 +31,8 @@ export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 
   DATABASE_URL: url(['postgres', 'postgresql']),
+  /** Replaces the password in DATABASE_URL, so Docker can pass it as a secret file (DATABASE_PASSWORD_FILE). */
+  DATABASE_PASSWORD: optionalString,
   DATABASE_POOL_MAX: int(1, 200).default(20),
   REDIS_URL: url(['redis', 'rediss']),
   REDIS_PREFIX: z
@@ -121,7 +124,13 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const problem = issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message;
     throw new ConfigError(`${name} ${problem}`);
   }
-  return Object.freeze(result.data);
+  const cfg = result.data;
+  if (cfg.DATABASE_PASSWORD !== undefined) {
+    const withPassword = new URL(cfg.DATABASE_URL);
+    withPassword.password = encodeURIComponent(cfg.DATABASE_PASSWORD);
+    cfg.DATABASE_URL = withPassword.toString();
+  }
+  return Object.freeze(cfg);
 }
 
 let cached: Config | undefined;
