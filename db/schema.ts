@@ -112,6 +112,29 @@ export interface QuestsTable {
   created_at: Generated<Timestamp>;
 }
 
+export interface FeedCursorsTable {
+  consumer: 'redis' | 'discord';
+  last_id: BigIntColumn;
+  gap_horizon: BigIntColumn | null;
+  gap_xmax: BigIntColumn | null;
+  gap_seen_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  plan_first: BigIntColumn | null;
+  plan_last: BigIntColumn | null;
+  plan_mode: 'embeds' | 'lines' | null;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface FeedMessagesTable {
+  id: GeneratedBigInt;
+  channel_id: string;
+  message_id: string;
+  first_transfer_id: BigIntColumn;
+  last_transfer_id: BigIntColumn;
+  mode: 'embeds' | 'lines';
+  nonce: string;
+  posted_at: Generated<Timestamp>;
+}
+
 export interface Database {
   users: UsersTable;
   accounts: AccountsTable;
@@ -121,5 +144,7 @@ export interface Database {
   audit_log: AuditLogTable;
   guild_settings: GuildSettingsTable;
   ledger_checks: LedgerChecksTable;
+  feed_cursors: FeedCursorsTable;
+  feed_messages: FeedMessagesTable;
   quests: QuestsTable;
 }
