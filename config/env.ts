@@ -101,7 +101,11 @@ export class ConfigError extends Error {
 
 /** Resolves `NAME_FILE` into `NAME` for every secret; a file that cannot be read is a config error. */
 function withSecretFiles(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = { ...env };
+  // An empty variable counts as unset, so `NAME=` lines copied from .env.example (or passed through by Compose)
+  // mean "use the default".
+  const out: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== ''),
+  );
   for (const name of SECRET_NAMES) {
     const file = env[`${name}_FILE`];
     if (!file) continue;
@@ -121,7 +125,7 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const name = issue.path.join('.');
-    const problem = issue.code === 'invalid_type' && env[name] === undefined ? 'is required' : issue.message;
+    const problem = issue.code === 'invalid_type' && !env[name] ? 'is required' : issue.message;
     throw new ConfigError(`${name} ${problem}`);
   }
   const cfg = result.data;
