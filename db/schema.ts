@@ -1,4 +1,12 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType } from 'kysely';
+
+/**
+ * Kysely's Generated (optional on insert) that also accepts a ColumnType: Kysely's own would nest the
+ * ColumnType and make such columns incomparable with plain values in queries.
+ */
+type Generated<T> = [T] extends [ColumnType<infer S, infer I, infer U>]
+  ? ColumnType<S, I | undefined, U>
+  : ColumnType<T, T | undefined, T>;
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 /** bigint columns arrive from pg as strings; we parse them where they are read. */
