@@ -1,0 +1,113 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/client.ts';
+import { AppError } from './errors.ts';
+
+/** What a Discord interaction tells us about its user. */
+export interface DiscordProfile {
+  discordId: string;
+  username: string;
+  globalName: string | null;
+  avatar: string | null;
+}
+
+export interface UserRow {
+  id: string;
+  discordId: string;
+  username: string;
+  globalName: string | null;
+  avatar: string | null;
+  frozen: boolean;
+  frozenReason: string | null;
+}
+
+const SNOWFLAKE = /^[0-9]{15,21}$/;
+
+const columns = ['id', 'discord_id', 'username', 'global_name', 'avatar', 'frozen', 'frozen_reason'] as const;
+
+interface Selected {
+  id: string;
+  discord_id: string;
+  username: string;
+  global_name: string | null;
+  avatar: string | null;
+  frozen: boolean;
+  frozen_reason: string | null;
+}
+
+const toUser = (r: Selected): UserRow => ({
+  id: r.id,
+  discordId: r.discord_id,
+  username: r.username,
+  globalName: r.global_name,
+  avatar: r.avatar,
+  frozen: r.frozen,
+  frozenReason: r.frozen_reason,
+});
+
+const sameProfile = (r: Selected, p: DiscordProfile) =>
+  r.username === p.username && r.global_name === p.globalName && r.avatar === p.avatar;
+
+function checkProfile(p: DiscordProfile): void {
+  if (!SNOWFLAKE.test(p.discordId))
+    throw new AppError('invalid_discord_id', 'That is not a Discord user id.');
+  if (p.username.length === 0) throw new AppError('invalid_profile', 'A Discord user always has a username.');
+}
+
+export async function findUserByDiscordId(db: Db, discordId: string): Promise<UserRow | undefined> {
+  if (!SNOWFLAKE.test(discordId)) return undefined;
+  const row = await db
+    .selectFrom('users')
+    .select(columns)
+    .where('discord_id', '=', discordId)
+    .executeTakeFirst();
+  return row && toUser(row);
+}
+
+/**
+ * Returns the user for a Discord profile, creating the user and their wallet on first sight and refreshing
+ * the names and avatar when Discord reports new ones. An unchanged profile costs one indexed read.
+ */
+export async function upsertDiscordUser(db: Db, profile: DiscordProfile): Promise<UserRow> {
+  checkProfile(profile);
+  // Two rounds at most: a concurrent first interaction can create the user between our read and insert.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const existing = await db
+      .selectFrom('users')
+      .select(columns)
+      .where('discord_id', '=', profile.discordId)
+      .executeTakeFirst();
+    if (existing && sameProfile(existing, profile)) return toUser(existing);
+    if (existing) {
+      // Only rows that still differ are written, so concurrent refreshes with the same profile write once.
+      const { rows: updated } = await sql<Selected>`
+        update users
+        set username = ${profile.username}, global_name = ${profile.globalName}, avatar = ${profile.avatar},
+            updated_at = now()
+        where id = ${existing.id}
+          and (username, global_name, avatar) is distinct from
+              (${profile.username}, ${profile.globalName}, ${profile.avatar})
+        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason`.execute(db);
+      return toUser(
+        updated[0] ?? {
+          ...existing,
+          username: profile.username,
+          global_name: profile.globalName,
+          avatar: profile.avatar,
+        },
+      );
+    }
+    // User and wallet in one statement: both exist or neither does.
+    const { rows } = await sql<Selected>`
+      with created as (
+        insert into users (discord_id, username, global_name, avatar)
+        values (${profile.discordId}, ${profile.username}, ${profile.globalName}, ${profile.avatar})
+        on conflict (discord_id) do nothing
+        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason
+      ), wallet as (
+        insert into accounts (id, kind) select id, 'user' from created
+      )
+      select * from created`.execute(db);
+    if (rows[0]) return toUser(rows[0]);
+  }
+  throw new AppError('busy', 'Could not save your Discord profile; try again.', 503);
+}
