@@ -91,6 +91,9 @@ export const envSchema = z.object({
   /** Where the worker writes its heartbeat for the container healthcheck (scripts/healthcheck.ts reads it). */
   WORKER_HEARTBEAT_FILE: z.string().min(1).default('/tmp/coinhub-worker-heartbeat'),
   WORKER_HEARTBEAT_S: int(1, 300).default(10),
+
+  /** Tests only (honoured when NODE_ENV=test): a file holding milliseconds to add to the clock. */
+  TEST_CLOCK_OFFSET_FILE: optionalString,
 });
 
 export type Config = Readonly<z.infer<typeof envSchema>>;

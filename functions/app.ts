@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
+import { interactionRoutes } from './interactions/routes.ts';
 
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -20,11 +21,13 @@ export function createApp(deps: AppDeps) {
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: { code: 'body_too_large', message: 'Request body is too large.' } }, 413),
+      onError: (c) =>
+        c.json({ error: { code: 'body_too_large', message: 'Request body is too large.' } }, 413),
     }),
   );
 
   app.route('/', healthRoutes(deps));
+  app.route('/', interactionRoutes(deps));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

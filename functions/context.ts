@@ -1,3 +1,4 @@
+import type { APIInteraction } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
@@ -21,5 +22,7 @@ export interface AppEnv {
   Variables: {
     requestId: string;
     log: Logger;
+    /** A verified Discord interaction (set by the /interactions signature check). */
+    interaction: APIInteraction;
   };
 }

@@ -1,9 +1,11 @@
 import { serve, type ServerType } from '@hono/node-server';
+import { createClock } from '../config/clock.ts';
 import { configOrExit, type Config } from '../config/env.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
 import { createDb } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { createRedis } from '../db/redis.ts';
+import { createDiscordRest } from '../discord/rest.ts';
 import { Ledger } from '../economy/ledger.ts';
 import { Queues } from '../jobs/queues.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
@@ -13,20 +15,34 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Starts the role named by ROLE: `migrate` exits after migrating; `all` migrates, then serves and works. */
 async function main(cfg: Config, log: Logger): Promise<void> {
-  if (cfg.ROLE === 'migrate' || cfg.ROLE === 'all') await runMigrations(cfg.DATABASE_URL, log.child({ part: 'migrate' }));
+  if (cfg.ROLE === 'migrate' || cfg.ROLE === 'all')
+    await runMigrations(cfg.DATABASE_URL, log.child({ part: 'migrate' }));
   if (cfg.ROLE === 'migrate') return;
 
   const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const redis = createRedis(cfg.REDIS_URL, 'command', `coinhub-${cfg.ROLE}`);
   const prefix = `${cfg.REDIS_PREFIX}:bull`;
   const queues = new Queues(redis, prefix, log);
-  const ledger = new Ledger(db);
-  const now = () => new Date();
+  const now = createClock(cfg);
+  const ledger = new Ledger(db, { now });
 
   let server: ServerType | undefined;
   let worker: RunningWorker | undefined;
-  const blockingRedis = cfg.ROLE === 'api' ? undefined : createRedis(cfg.REDIS_URL, 'blocking', 'coinhub-worker');
-  if (blockingRedis) worker = await startWorker({ cfg, db, ledger, queues, log: log.child({ part: 'worker' }), blockingRedis });
+  const blockingRedis =
+    cfg.ROLE === 'api' ? undefined : createRedis(cfg.REDIS_URL, 'blocking', 'coinhub-worker');
+  if (blockingRedis) {
+    const rest = createDiscordRest(cfg);
+    worker = await startWorker({
+      cfg,
+      db,
+      ledger,
+      queues,
+      log: log.child({ part: 'worker' }),
+      blockingRedis,
+      redis,
+      rest,
+    });
+  }
 
   if (cfg.ROLE !== 'worker') {
     const app = createApp({ cfg, db, redis, ledger, queues, log, now });
@@ -52,7 +68,11 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     }
     await worker?.close();
     await queues.close();
-    await Promise.all([db.destroy(), redis.quit().catch(() => undefined), blockingRedis?.quit().catch(() => undefined)]);
+    await Promise.all([
+      db.destroy(),
+      redis.quit().catch(() => undefined),
+      blockingRedis?.quit().catch(() => undefined),
+    ]);
     log.info('stopped');
     process.exit(0);
   };

@@ -25,4 +25,14 @@ const define = <S extends z.ZodType>(queue: QueueName, name: string, schema: S, 
 /** Periodic reconciliation: runs the ledger invariant check and records the outcome. */
 export const ledgerCheckJob = define('ledger', 'ledger.check', z.object({}).strict(), { attempts: 1 });
 
+const snowflake = z.string().regex(/^\d{15,21}$/);
+
+/** /setup: create or reuse the Coinhub channels and the hub message, then edit the deferred response. */
+export const setupGuildJob = define(
+  'discord',
+  'discord.setup-guild',
+  z.object({ guildId: snowflake, applicationId: snowflake, interactionId: snowflake }).strict(),
+  { attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
+);
+
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

@@ -1,3 +1,4 @@
+import type { REST } from '@discordjs/rest';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { sql } from 'kysely';
 import type { Redis } from 'ioredis';
@@ -5,8 +6,16 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
 import type { Ledger } from '../economy/ledger.ts';
-import { QUEUES, ledgerCheckJob, type JobDefinition, type QueueName } from './definitions.ts';
+import {
+  QUEUES,
+  ledgerCheckJob,
+  setupGuildJob,
+  type JobDefinition,
+  type PayloadOf,
+  type QueueName,
+} from './definitions.ts';
 import { handleLedgerCheck } from './handlers/ledger-check.ts';
+import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
 import type { z } from 'zod';
@@ -19,12 +28,23 @@ export interface WorkerDeps {
   log: Logger;
   /** A connection the worker may block on (maxRetriesPerRequest: null). */
   blockingRedis: Redis;
+  /** A fail-fast connection for plain commands (never blocked by BullMQ). */
+  redis: Redis;
+  /** The one Discord REST client (discord/rest.ts). */
+  rest: REST;
 }
 
 type Handler = (deps: WorkerDeps, payload: unknown, job: Job) => Promise<unknown>;
 
 const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }>([
   [ledgerCheckJob.name, { def: ledgerCheckJob, run: (deps) => handleLedgerCheck(deps) }],
+  [
+    setupGuildJob.name,
+    {
+      def: setupGuildJob,
+      run: (deps, p, job) => handleSetupGuild(deps, p as PayloadOf<typeof setupGuildJob>, job),
+    },
+  ],
 ]);
 
 /** Registers repeatable jobs; idempotent, so every worker replica may call it. */

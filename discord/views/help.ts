@@ -1,0 +1,44 @@
+import type { APIEmbed } from 'discord-api-types/v10';
+import { coins, COLOR } from './format.ts';
+
+export interface HelpRules {
+  dailyBase: number;
+  dailyStreakBonus: number;
+  dailyStreakCap: number;
+  dailyTimeZone: string;
+  payDailyLimit: number;
+}
+
+/** How coins work, with this community's numbers. */
+export function renderHelp(rules: HelpRules): APIEmbed {
+  const best = rules.dailyBase + rules.dailyStreakBonus * rules.dailyStreakCap;
+  return {
+    title: 'How Coinhub works',
+    color: COLOR,
+    fields: [
+      {
+        name: 'Earning',
+        value:
+          `Claim your daily reward once per day (days start at midnight ${rules.dailyTimeZone}): ` +
+          `${coins(rules.dailyBase)}, plus ${coins(rules.dailyStreakBonus)} for each day in a row, ` +
+          `up to ${coins(best)}. Missing a day resets your streak. Quests and Minecraft events pay too.`,
+      },
+      {
+        name: 'Commands',
+        value: [
+          '`/coins` opens the Coin Hub',
+          '`/card` shows your balance, streak and latest transactions',
+          '`/daily` claims your daily reward',
+          `\`/pay user amount [note]\` sends coins to another member (up to ${coins(rules.payDailyLimit)} a day)`,
+          '`/help` shows this page',
+        ].join('\n'),
+      },
+      {
+        name: 'Escrow',
+        value:
+          'When you buy on the marketplace your coins are held in escrow until the seller delivers; ' +
+          'they show on your card as "held" and come back if the order is refunded.',
+      },
+    ],
+  };
+}

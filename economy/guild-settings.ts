@@ -1,0 +1,51 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/client.ts';
+
+/** Where Coinhub lives in a guild: the channels /setup made and the persistent hub message. */
+export interface GuildLayoutIds {
+  hubChannelId: string | null;
+  shopChannelId: string | null;
+  leaderboardChannelId: string | null;
+  txChannelId: string | null;
+  hubMessageId: string | null;
+}
+
+export interface GuildSettings extends GuildLayoutIds {
+  guildId: string;
+  roleMap: Record<string, string[]>;
+}
+
+export async function getGuildSettings(db: Db, guildId: string): Promise<GuildSettings | undefined> {
+  const row = await db
+    .selectFrom('guild_settings')
+    .selectAll()
+    .where('guild_id', '=', guildId)
+    .executeTakeFirst();
+  return (
+    row && {
+      guildId: row.guild_id,
+      hubChannelId: row.hub_channel_id,
+      shopChannelId: row.shop_channel_id,
+      leaderboardChannelId: row.leaderboard_channel_id,
+      txChannelId: row.tx_channel_id,
+      hubMessageId: row.hub_message_id,
+      roleMap: row.role_map,
+    }
+  );
+}
+
+/** Stores the channel and hub message ids, creating the guild's settings row on first use. */
+export async function saveGuildLayout(db: Db, guildId: string, ids: GuildLayoutIds): Promise<void> {
+  const values = {
+    hub_channel_id: ids.hubChannelId,
+    shop_channel_id: ids.shopChannelId,
+    leaderboard_channel_id: ids.leaderboardChannelId,
+    tx_channel_id: ids.txChannelId,
+    hub_message_id: ids.hubMessageId,
+  };
+  await db
+    .insertInto('guild_settings')
+    .values({ guild_id: guildId, ...values })
+    .onConflict((oc) => oc.column('guild_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
+    .execute();
+}

@@ -1,0 +1,28 @@
+import {
+  ApplicationCommandOptionType,
+  type APIChatInputApplicationCommandInteraction,
+  type APIUser,
+} from 'discord-api-types/v10';
+
+type Interaction = APIChatInputApplicationCommandInteraction;
+
+function find(interaction: Interaction, name: string) {
+  return interaction.data.options?.find((o) => o.name === name);
+}
+
+export function stringOption(interaction: Interaction, name: string): string | undefined {
+  const o = find(interaction, name);
+  return o?.type === ApplicationCommandOptionType.String ? o.value : undefined;
+}
+
+export function integerOption(interaction: Interaction, name: string): number | undefined {
+  const o = find(interaction, name);
+  return o?.type === ApplicationCommandOptionType.Integer ? o.value : undefined;
+}
+
+/** A user option, resolved to the user object Discord sends along with it. */
+export function userOption(interaction: Interaction, name: string): APIUser | undefined {
+  const o = find(interaction, name);
+  if (o?.type !== ApplicationCommandOptionType.User) return undefined;
+  return interaction.data.resolved?.users?.[o.value];
+}

@@ -1,0 +1,41 @@
+import {
+  InteractionResponseType,
+  MessageFlags,
+  type APIInteractionResponse,
+  type APIInteractionResponseCallbackData,
+} from 'discord-api-types/v10';
+
+type MessageData = Omit<APIInteractionResponseCallbackData, 'flags' | 'allowed_mentions'>;
+
+/** Every user-facing answer is private to the user, and mentions in it never ping anyone. */
+const privately = (data: MessageData): APIInteractionResponseCallbackData => ({
+  ...data,
+  flags: MessageFlags.Ephemeral,
+  allowed_mentions: { parse: [] },
+});
+
+/** A new ephemeral message. */
+export const reply = (data: MessageData): APIInteractionResponse => ({
+  type: InteractionResponseType.ChannelMessageWithSource,
+  data: privately(data),
+});
+
+/** Plain ephemeral text. */
+export const replyText = (content: string): APIInteractionResponse => reply({ content });
+
+/** Replaces the (ephemeral) message the clicked component sits on, e.g. a confirm prompt with its outcome. */
+export const updateMessage = (data: MessageData): APIInteractionResponse => ({
+  type: InteractionResponseType.UpdateMessage,
+  data: privately(data),
+});
+
+/** "Thinking…", privately; a job edits the original response within 15 minutes. */
+export const deferReply = (): APIInteractionResponse => ({
+  type: InteractionResponseType.DeferredChannelMessageWithSource,
+  data: { flags: MessageFlags.Ephemeral },
+});
+
+export const pong = (): APIInteractionResponse => ({ type: InteractionResponseType.Pong });
+
+export const UNKNOWN_ACTION = 'Unknown action: this button or command is not (or no longer) available.';
+export const SLOW_DOWN = 'Slow down! You are doing that too often; try again in a few seconds.';

@@ -1,0 +1,137 @@
+import {
+  InteractionResponseType,
+  InteractionType,
+  type APIInteraction,
+  type APIInteractionResponse,
+  type APIUser,
+} from 'discord-api-types/v10';
+import type { Logger } from 'pino';
+import { AppError } from '../../economy/errors.ts';
+import { upsertDiscordUser } from '../../economy/users.ts';
+import type { AppDeps } from '../context.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { pong, replyText, SLOW_DOWN, UNKNOWN_ACTION } from './responses.ts';
+import type { Command, ComponentHandler, InteractionContext, ModalHandler } from './types.ts';
+
+/** Everything the endpoint can answer; `functions/interactions/registry.ts` holds the app's one instance. */
+export interface InteractionRegistry {
+  commands: readonly Command[];
+  components: readonly ComponentHandler[];
+  modals: readonly ModalHandler[];
+}
+
+/** Prefix lookup for `custom_id`s: the longest registered prefix of `:`-separated parts wins. */
+function prefixTable<H extends { prefix: string }>(kind: string, handlers: readonly H[]) {
+  const table = new Map<string, H>();
+  for (const h of handlers) {
+    if (table.has(h.prefix)) throw new Error(`two ${kind} handlers share the custom_id prefix "${h.prefix}"`);
+    table.set(h.prefix, h);
+  }
+  return (customId: string): { handler: H; args: string[] } | undefined => {
+    const parts = customId.split(':');
+    for (let n = parts.length; n > 0; n--) {
+      const handler = table.get(parts.slice(0, n).join(':'));
+      if (handler) return { handler, args: parts.slice(n) };
+    }
+    return undefined;
+  };
+}
+
+const NO_SUGGESTIONS: APIInteractionResponse = {
+  type: InteractionResponseType.ApplicationCommandAutocompleteResult,
+  data: { choices: [] },
+};
+
+type Route = (ctx: InteractionContext) => Promise<APIInteractionResponse>;
+
+export interface RouteMeta {
+  log: Logger;
+  requestId: string;
+}
+
+/**
+ * Builds the dispatcher: PING → PONG; then the handler is looked up (unknown → ephemeral "unknown action",
+ * nothing touched); then the user's rate limit (past it → "slow down", nothing runs); then the user is
+ * created or refreshed from the payload; then the handler runs. Errors become ephemeral messages: an
+ * AppError's own message, anything else a generic one, logged with the request id.
+ */
+export function createInteractionRouter(deps: AppDeps, registry: InteractionRegistry) {
+  const commands = new Map<string, Command>();
+  for (const command of registry.commands) {
+    if (commands.has(command.definition.name))
+      throw new Error(`two commands are named /${command.definition.name}`);
+    commands.set(command.definition.name, command);
+  }
+  const findComponent = prefixTable('component', registry.components);
+  const findModal = prefixTable('modal', registry.modals);
+  const limiter = createRateLimiter(deps.redis, {
+    prefix: deps.cfg.REDIS_PREFIX,
+    limit: deps.cfg.RATE_LIMIT_ACTIONS,
+    windowSeconds: deps.cfg.RATE_LIMIT_WINDOW_S,
+  });
+
+  function resolve(interaction: APIInteraction): Route | undefined {
+    switch (interaction.type) {
+      case InteractionType.ApplicationCommand: {
+        const command = commands.get(interaction.data.name);
+        if (!command || interaction.data.type !== 1) return undefined;
+        return (ctx) => command.handle(ctx, interaction as Parameters<Command['handle']>[1]);
+      }
+      case InteractionType.ApplicationCommandAutocomplete: {
+        const command = commands.get(interaction.data.name);
+        if (!command) return undefined;
+        return async (ctx) =>
+          command.autocomplete ? command.autocomplete(ctx, interaction) : NO_SUGGESTIONS;
+      }
+      case InteractionType.MessageComponent: {
+        const found = findComponent(interaction.data.custom_id);
+        return found && ((ctx) => found.handler.handle(ctx, interaction, found.args));
+      }
+      case InteractionType.ModalSubmit: {
+        const found = findModal(interaction.data.custom_id);
+        return found && ((ctx) => found.handler.handle(ctx, interaction, found.args));
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  return async function routeInteraction(
+    interaction: APIInteraction,
+    meta: RouteMeta,
+  ): Promise<APIInteractionResponse> {
+    if (interaction.type === InteractionType.Ping) return pong();
+    // Autocomplete answers are suggestion lists, never messages: anything that goes wrong suggests nothing.
+    const failed =
+      interaction.type === InteractionType.ApplicationCommandAutocomplete
+        ? () => NO_SUGGESTIONS
+        : (message: string) => replyText(message);
+    const route = resolve(interaction);
+    if (!route) return failed(UNKNOWN_ACTION);
+
+    const discordUser = (interaction.member?.user ?? interaction.user) as APIUser;
+    const log = meta.log.child({ interactionId: interaction.id, discordId: discordUser.id });
+    try {
+      // Autocomplete fires on every keystroke; it reads, so it does not spend the user's action budget.
+      if (
+        interaction.type !== InteractionType.ApplicationCommandAutocomplete &&
+        !(await limiter.hit(discordUser.id))
+      ) {
+        return failed(SLOW_DOWN);
+      }
+      const user = await upsertDiscordUser(deps.db, {
+        discordId: discordUser.id,
+        username: discordUser.username,
+        globalName: discordUser.global_name ?? null,
+        avatar: discordUser.avatar ?? null,
+      });
+      return await route({ deps, interaction, user, discordUser, log, requestId: meta.requestId });
+    } catch (err) {
+      if (err instanceof AppError) return failed(err.message);
+      log.error({ err }, 'interaction failed');
+      return failed(
+        `Something went wrong on our side. If it keeps happening, tell an admin (ref ${meta.requestId}).`,
+      );
+    }
+  };
+}
