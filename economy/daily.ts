@@ -1,0 +1,136 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/client.ts';
+import { AppError } from './errors.ts';
+import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS } from './ledger.ts';
+import { addDays, assertTimeZone, dayOf, nextDayStart, startOfDate } from './time.ts';
+
+export interface DailyRules {
+  /** Coins for a claim without a streak. */
+  base: number;
+  /** Extra coins per consecutive day after the first. */
+  streakBonus: number;
+  /** The most streak days that earn a bonus. */
+  streakCap: number;
+  /** IANA zone whose local days are the claim windows. */
+  timeZone: string;
+}
+
+export type DailyResult =
+  | { claimed: true; amount: number; streak: number; bestStreak: number; balance: number; nextClaimAt: Date }
+  | { claimed: false; streak: number; bestStreak: number; nextClaimAt: Date };
+
+/** The reward for the `streak`-th consecutive day. */
+export function dailyReward(rules: DailyRules, streak: number): number {
+  return rules.base + rules.streakBonus * Math.min(streak - 1, rules.streakCap);
+}
+
+function checkRules(rules: DailyRules): void {
+  const whole = (n: number) => Number.isSafeInteger(n) && n >= 0;
+  if (!whole(rules.base) || !whole(rules.streakBonus) || !whole(rules.streakCap))
+    throw new AppError(
+      'invalid_daily_rules',
+      'Daily base, bonus and cap must be whole numbers of coins, 0 or more.',
+    );
+  if (
+    rules.base + rules.streakBonus * rules.streakCap < 1 ||
+    rules.base + rules.streakBonus * rules.streakCap > MAX_AMOUNT
+  )
+    throw new AppError(
+      'invalid_daily_rules',
+      'The daily reward must be between 1 coin and the largest transfer.',
+    );
+  assertTimeZone(rules.timeZone);
+}
+
+interface StreakState {
+  frozen: boolean;
+  current_streak: number;
+  best_streak: number;
+  last_day: string | null;
+}
+
+/**
+ * Locks the user's streak row, creating it on the first claim. Locking the row itself (not the user) matters:
+ * under READ COMMITTED a claim that waited for another one re-reads the locked row as that claim left it.
+ */
+async function lockStreak(trx: Tx, userId: string): Promise<StreakState> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const { rows } = await sql<StreakState>`
+      select u.frozen, s.current_streak, s.best_streak, to_char(s.last_day, 'YYYY-MM-DD') as last_day
+      from daily_streaks s join users u on u.id = s.user_id
+      where s.user_id = ${userId}
+      for no key update of s`.execute(trx);
+    if (rows[0]) return rows[0];
+    const created = await sql`
+      insert into daily_streaks (user_id) select id from users where id = ${userId}
+      on conflict (user_id) do nothing`.execute(trx);
+    if (created.numAffectedRows === 0n && attempt === 0) {
+      const exists = await trx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
+      if (!exists) break;
+    }
+  }
+  throw new AppError('unknown_user', 'That user does not exist.', 404);
+}
+
+/**
+ * Claims the daily reward of the local day of `now`. The user's row is locked for the claim, so a double
+ * click, a retried interaction or parallel calls find the first claim and answer `claimed: false`; the
+ * (user_id, day) key and the ledger key `daily:<userId>:<day>` make a second claim impossible regardless.
+ */
+export async function claimDaily(db: Db, userId: string, rules: DailyRules, now: Date): Promise<DailyResult> {
+  checkRules(rules);
+  const today = dayOf(now, rules.timeZone);
+  return db.transaction().execute(async (trx) => {
+    const state = await lockStreak(trx, userId);
+    if (state.frozen)
+      throw new AppError('frozen', 'Your wallet is frozen; you cannot claim the daily reward.', 403);
+
+    const current = state.current_streak;
+    const best = state.best_streak;
+    if (state.last_day !== null && state.last_day >= today) {
+      return {
+        claimed: false,
+        streak: current,
+        bestStreak: best,
+        nextClaimAt: startOfDate(addDays(state.last_day, 1), rules.timeZone),
+      };
+    }
+
+    const streak = state.last_day === addDays(today, -1) ? current + 1 : 1;
+    const bestStreak = Math.max(best, streak);
+    const amount = dailyReward(rules, streak);
+    const [result] = await applyInTransaction(
+      trx,
+      [
+        {
+          op: 'transfer',
+          key: `daily:${userId}:${today}`,
+          debit: SYSTEM_ACCOUNTS.mint,
+          credit: userId,
+          amount,
+          reason: 'daily',
+          ref: { day: today, streak },
+          actor: userId,
+        },
+      ],
+      now,
+    );
+    if (!result!.ok) throw new LedgerRefusal(result!.code);
+
+    await sql`
+      with claim as (
+        insert into daily_claims (user_id, day, amount, streak, transfer_id, claimed_at)
+        values (${userId}, ${today}, ${amount}, ${streak}, ${result!.transferId}, ${now})
+      )
+      update daily_streaks set current_streak = ${streak}, best_streak = ${bestStreak}, last_day = ${today}
+      where user_id = ${userId}`.execute(trx);
+    return {
+      claimed: true,
+      amount,
+      streak,
+      bestStreak,
+      balance: result!.creditBalance!,
+      nextClaimAt: nextDayStart(now, rules.timeZone),
+    };
+  });
+}
