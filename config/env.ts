@@ -62,10 +62,17 @@ export const envSchema = z.object({
   MINECRAFT_API_KEY: optionalString,
   REDEMPTION_WEBHOOK_SECRET: optionalString,
 
-  MARKET_FEE: percent.default(5),
+  MARKET_FEE: z.coerce.number().min(0).lt(100).default(5),
   PRICE_FLOOR_PCT: percent.default(50),
   PRICE_CEILING_PCT: z.coerce.number().min(100).max(100_000).optional(),
   ESCROW_TIMEOUT_MIN: int(1, 60 * 24 * 30).default(1440),
+  MARKET_CONFIRM_WINDOW_H: int(1, 24 * 30).default(48),
+  MARKET_MAX_ACTIVE_LISTINGS: int(1, 1000).default(10),
+  MARKET_SWEEP_EVERY_S: int(5, 3600).default(60),
+  PRICE_REF_SALES: int(1, 1000).default(20),
+  PRICE_REF_MIN_SALES: int(1, 1000).default(3),
+  PRICE_REF_WINDOW_D: int(1, 365).default(30),
+  PRICE_ROLLUP_EVERY_S: int(5, 86_400).default(300),
   VOUCHER_TIMEOUT_H: int(1, 24 * 365).default(72),
   LEADERBOARD_CRON: z.string().min(9).default('0 18 * * 0'),
 

@@ -120,6 +120,89 @@ export interface QuestsTable {
   created_at: Generated<Timestamp>;
 }
 
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+export interface CatalogItemsTable {
+  id: GeneratedBigInt;
+  name: string;
+  kind: 'discord_role' | 'minecraft_item' | 'other';
+  description: string | null;
+  role_id: string | null;
+  minecraft_item: string | null;
+  minecraft_command: string | null;
+  base_price: BigIntColumn;
+  active: Generated<boolean>;
+  created_by: BigIntColumn | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ListingsTable {
+  id: GeneratedBigInt;
+  seller_id: BigIntColumn | null;
+  official: Generated<boolean>;
+  created_by: BigIntColumn | null;
+  catalog_item_id: BigIntColumn | null;
+  title: string;
+  description: string | null;
+  unit_price: BigIntColumn;
+  quantity_total: number;
+  quantity_left: number;
+  state: Generated<'active' | 'paused' | 'sold_out' | 'cancelled' | 'removed'>;
+  guard_override: Generated<boolean>;
+  guard_override_reason: string | null;
+  guard_override_by: BigIntColumn | null;
+  shop_channel_id: string | null;
+  shop_message_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+  ended_at: NullableTimestamp;
+}
+
+export interface OrdersTable {
+  id: GeneratedBigInt;
+  idempotency_key: string;
+  listing_id: BigIntColumn;
+  buyer_id: BigIntColumn;
+  seller_id: BigIntColumn | null;
+  quantity: number;
+  unit_price: BigIntColumn;
+  total: BigIntColumn;
+  fee: BigIntColumn;
+  hold_transfer_id: BigIntColumn;
+  settle_transfer_id: BigIntColumn | null;
+  refund_transfer_id: BigIntColumn | null;
+  state: Generated<'pending' | 'delivered' | 'completed' | 'refunded' | 'disputed'>;
+  expires_at: Timestamp;
+  delivered_at: NullableTimestamp;
+  confirm_deadline: NullableTimestamp;
+  completed_at: NullableTimestamp;
+  refunded_at: NullableTimestamp;
+  refund_reason: 'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | null;
+  disputed_at: NullableTimestamp;
+  dispute_reason: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface PriceSalesTable {
+  id: GeneratedBigInt;
+  catalog_item_id: BigIntColumn;
+  order_id: BigIntColumn;
+  unit_price: BigIntColumn;
+  completed_at: Timestamp;
+  voided: Generated<boolean>;
+  rolled_up: Generated<boolean>;
+}
+
+export interface PriceRefsTable {
+  catalog_item_id: BigIntColumn;
+  reference_price: BigIntColumn | null;
+  sales_count: number;
+  oldest_sale_at: NullableTimestamp;
+  computed_at: Timestamp;
+}
+
 export interface FeedCursorsTable {
   consumer: 'redis' | 'discord';
   last_id: BigIntColumn;
@@ -154,5 +237,10 @@ export interface Database {
   ledger_checks: LedgerChecksTable;
   feed_cursors: FeedCursorsTable;
   feed_messages: FeedMessagesTable;
+  catalog_items: CatalogItemsTable;
+  listings: ListingsTable;
+  orders: OrdersTable;
+  price_sales: PriceSalesTable;
+  price_refs: PriceRefsTable;
   quests: QuestsTable;
 }

@@ -369,6 +369,15 @@ describe('reverse', () => {
   });
 });
 
+describe('permanence', () => {
+  it('refuses to delete or truncate transfers and accounts', async () => {
+    await expect(t.db.deleteFrom('transfers').where('idempotency_key', '=', 't1').execute()).rejects.toThrow(
+      /never deleted/,
+    );
+    await expect(t.db.deleteFrom('accounts').where('id', '=', carol).execute()).rejects.toThrow(/never deleted/);
+  });
+});
+
 describe('ledger check', () => {
   it('reports a consistent ledger, then catches a tampered balance', async () => {
     const good = await checkLedger(t.db);

@@ -73,6 +73,8 @@ export const REFUSALS = {
   exceeds_reversible: 'That would reverse more than the original transfer.',
   same_account: 'Cannot move coins to the same account.',
   escrow_reserved: 'Escrow only moves through holds.',
+  invalid_op: 'Unknown ledger operation.',
+  invalid_expiry: 'A hold needs an expiry time.',
   busy: 'The ledger is busy; try again.',
 } as const;
 
@@ -169,18 +171,79 @@ function toResult(row: Row): LedgerResult {
   };
 }
 
-/** Applies operations inside the caller's transaction (no batching). Invalid operations are refused in TS. */
+const isUserAccount = (id: string) => Number(id) >= 1000;
+
+/**
+ * Greedily picks, in order, the operations that may share one ledger_apply batch: no shared key, debited
+ * wallet, hold or reversed transfer, and no debit of a wallet credited earlier in the batch (see the
+ * migration that creates ledger_apply). The rest wait for a later batch, in their order.
+ */
+class BatchPlan {
+  private readonly keys = new Set<string>();
+  private readonly debited = new Set<string>();
+  private readonly credited = new Set<string>();
+  private readonly refs = new Set<string>();
+
+  admit(op: LedgerOp): boolean {
+    const debit = op.op === 'transfer' || op.op === 'hold' ? op.debit : undefined;
+    const credit = op.op === 'transfer' || op.op === 'post' ? op.credit : undefined;
+    const ref =
+      op.op === 'post' || op.op === 'void' ? op.pendingId : op.op === 'transfer' ? op.reverses : undefined;
+    if (this.keys.has(op.key)) return false;
+    if (debit && isUserAccount(debit) && (this.debited.has(debit) || this.credited.has(debit))) return false;
+    if (ref && this.refs.has(ref)) return false;
+    this.keys.add(op.key);
+    if (debit) this.debited.add(debit);
+    if (credit) this.credited.add(credit);
+    if (ref) this.refs.add(ref);
+    return true;
+  }
+}
+
+/** Splits `items` into the next batch and the rest, preserving order. */
+function takeBatch<T>(items: T[], opOf: (item: T) => LedgerOp, max: number): [T[], T[]] {
+  const plan = new BatchPlan();
+  const batch: T[] = [];
+  const rest: T[] = [];
+  for (const item of items) {
+    if (batch.length < max && plan.admit(opOf(item))) batch.push(item);
+    else rest.push(item);
+  }
+  return [batch, rest];
+}
+
+async function runLedgerApply(executor: Tx | Db, ops: LedgerOp[], now: Date): Promise<Row[]> {
+  const { rows } =
+    await sql<Row>`select * from ledger_apply(${JSON.stringify(ops.map(toJson))}::jsonb, ${now})`.execute(
+      executor,
+    );
+  return rows;
+}
+
+/**
+ * Applies operations inside the caller's transaction, in order, as few batches as the batching rules allow.
+ * Invalid operations are refused in TS and never reach SQL.
+ */
 export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
   const results: (LedgerResult | undefined)[] = ops.map((op) => {
     const bad = validate(op);
     return bad ? refused(bad) : undefined;
   });
-  const pending = ops.flatMap((op, i) => (results[i] ? [] : [{ op, i }]));
-  if (pending.length > 0) {
-    const { rows } = await sql<Row>`select * from ledger_apply(${JSON.stringify(
-      pending.map((p) => toJson(p.op)),
-    )}::jsonb, ${now})`.execute(trx);
-    for (const row of rows) results[pending[row.idx]!.i] = toResult(row);
+  let remaining = ops.flatMap((_op, i) => (results[i] ? [] : [i]));
+  while (remaining.length > 0) {
+    const [batch, rest] = takeBatch(remaining, (i) => ops[i]!, Number.POSITIVE_INFINITY);
+    const rows = await runLedgerApply(
+      trx,
+      batch.map((i) => ops[i]!),
+      now,
+    );
+    const deferred: number[] = [];
+    for (const row of rows) {
+      const i = batch[row.idx]!;
+      if (row.code === 'defer') deferred.push(i);
+      else results[i] = toResult(row);
+    }
+    remaining = [...deferred, ...rest].sort((a, b) => a - b);
   }
   return results as LedgerResult[];
 }
@@ -264,7 +327,8 @@ export class Ledger {
 
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
+      const [batch, rest] = takeBatch(this.queue, (q) => q.op, this.maxBatch);
+      this.queue = rest;
       this.inFlight++;
       void this.runBatch(batch).finally(() => {
         this.inFlight--;
@@ -275,14 +339,21 @@ export class Ledger {
 
   private async runBatch(batch: Queued[]): Promise<void> {
     try {
-      const results = await this.withRetries(() =>
-        applyInTransaction(
+      const rows = await this.withRetries(() =>
+        runLedgerApply(
           this.db,
           batch.map((q) => q.op),
           this.now(),
         ),
       );
-      batch.forEach((q, i) => q.resolve(results[i]!));
+      const deferred: Queued[] = [];
+      for (const row of rows) {
+        const q = batch[row.idx]!;
+        if (row.code === 'defer') deferred.push(q);
+        else q.resolve(toResult(row));
+      }
+      // A deferred operation goes first in the next batch: its wallet was credited earlier in this one.
+      this.queue.unshift(...deferred);
     } catch (err) {
       if (batch.length > 1 && !isRetryable(err)) {
         // One operation broke the statement; run each alone so the others still succeed.

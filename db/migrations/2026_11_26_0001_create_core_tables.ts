@@ -42,13 +42,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     create table transfers (
       id bigint generated always as identity primary key,
       idempotency_key text not null unique,
-      debit_account_id bigint not null references accounts (id),
-      credit_account_id bigint not null references accounts (id),
+      debit_account_id bigint not null,
+      credit_account_id bigint not null,
       amount bigint not null check (amount > 0),
       phase text not null check (phase in ('single', 'pending', 'post', 'void')),
       state text not null check (state in ('posted', 'pending', 'voided')),
-      pending_id bigint references transfers (id),
-      reverses_id bigint references transfers (id),
+      pending_id bigint,
+      reverses_id bigint,
       expires_at timestamptz,
       resolved_at timestamptz,
       reason text not null,
@@ -63,6 +63,19 @@ export async function up(db: Kysely<any>): Promise<void> {
       check (phase <> 'pending' or expires_at is not null),
       check (phase not in ('post', 'void') or pending_id is not null)
     )`.execute(db);
+  // No foreign keys on transfers: ledger_apply checks every account and hold it names, and a foreign key
+  // would take a KEY SHARE lock on the mint or escrow row for every transfer, serialising the hot accounts.
+  // Accounts and transfers are never deleted (trigger below), so the references cannot dangle.
+  await sql`
+    create function ledger_rows_are_permanent() returns trigger language plpgsql as $$
+    begin
+      raise exception '% rows are never deleted; correct the ledger with a compensating transfer', tg_table_name
+        using errcode = 'CHA02';
+    end $$`.execute(db);
+  for (const table of ['accounts', 'transfers']) {
+    await sql`create trigger ${sql.raw(`${table}_permanent`)} before delete or truncate on ${sql.table(table)}
+      for each statement execute function ledger_rows_are_permanent()`.execute(db);
+  }
   await sql`create index transfers_debit_recent on transfers (debit_account_id, id desc) include (amount)`.execute(
     db,
   );
@@ -120,7 +133,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       raise exception 'audit_log is append-only' using errcode = 'CHA01';
     end $$`.execute(db);
   await sql`
-    create trigger audit_log_append_only before update or delete on audit_log
+    create trigger audit_log_append_only before update or delete or truncate on audit_log
     for each statement execute function audit_log_append_only()`.execute(db);
 
   await sql`
@@ -158,4 +171,5 @@ export async function down(db: Kysely<any>): Promise<void> {
     await db.schema.dropTable(table).execute();
   }
   await sql`drop function audit_log_append_only`.execute(db);
+  await sql`drop function ledger_rows_are_permanent`.execute(db);
 }

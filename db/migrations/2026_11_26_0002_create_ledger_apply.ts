@@ -2,14 +2,25 @@ import { sql, type Kysely } from 'kysely';
 
 /**
  * ledger_apply(ops, now) applies a batch of ledger operations in the caller's transaction and returns one
- * row per operation with a result code. Refusals write nothing; they never abort the batch.
+ * row per operation with a result code. Refusals write nothing and never abort the batch.
  *
- * Every user wallet the batch touches is locked first, in id order, and then every hold it resolves, so
- * concurrent batches cannot deadlock on accounts. System accounts (mint, escrow, fees, burn) are never
- * locked or updated: their balances are derived from the transfers, which keeps them from serialising
- * the economy.
+ * The batch is processed set-based: a handful of statements whatever its size, so the per-statement cost is
+ * shared by every operation in it. The caller (economy/ledger.ts) guarantees that within one batch no two
+ * operations share an idempotency key, a debited user wallet, a hold or a reversed transfer, and that no
+ * operation debits a wallet an earlier one credits explicitly; an operation whose wallet an earlier post or
+ * void credits implicitly comes back as `defer` and goes in the next batch. Under those rules every
+ * operation can be checked against the balances as locked at the start of the batch.
+ *
+ * Every hold and reversed transfer the batch refers to is locked first, in id order, then every user wallet it
+ * touches, in id order, so concurrent batches cannot deadlock on them. System accounts (mint, escrow, fees, burn) are
+ * never locked or updated: their balances are derived from the transfers, which keeps them from
+ * serialising the economy.
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  await sql`
+    create type ledger_result as (
+      idx integer, code text, transfer_id bigint, replayed boolean, debit_balance bigint, credit_balance bigint)`.execute(db);
+
   await sql`
     create function ledger_replay_code(t transfers, op jsonb, hold_amount bigint) returns text
     language sql immutable as $$
@@ -34,193 +45,175 @@ export async function up(db: Kysely<any>): Promise<void> {
     $$`.execute(db);
 
   await sql`
-    create function ledger_apply(p_ops jsonb, p_now timestamptz)
-    returns table (idx integer, code text, transfer_id bigint, replayed boolean,
-                   debit_balance bigint, credit_balance bigint)
-    language plpgsql as $fn$
-    declare
-      op jsonb;
-      n integer := -1;
-      v_op text;
-      v_key text;
-      v_amount bigint;
-      v_fee bigint;
-      v_debit bigint;
-      v_credit bigint;
-      v_force boolean;
-      v_id bigint;
-      v_hold_amount bigint;
-      v_holds bigint[];
-      v_accounts bigint[];
-      d record;
-      c record;
-      h transfers%rowtype;
-      t transfers%rowtype;
+    create function ledger_raise_conflict() returns text language plpgsql as $$
     begin
-      v_holds := array(select (e->>'pending_id')::bigint from jsonb_array_elements(p_ops) e
-                       where e ? 'pending_id' order by 1);
-      v_accounts := array(
-        select x.id from (
-          select (e->>'debit')::bigint as id from jsonb_array_elements(p_ops) e where e ? 'debit'
-          union select (e->>'credit')::bigint from jsonb_array_elements(p_ops) e where e ? 'credit'
-          union select h2.debit_account_id from transfers h2 where h2.id = any(v_holds)
-        ) x where x.id >= 1000 order by 1);
-      perform 1 from accounts a where a.id = any(v_accounts) order by a.id for update;
-      perform 1 from transfers x where x.id = any(v_holds) order by x.id for update;
+      -- Another transaction committed one of the batch's keys after the batch looked; undo it for a retry.
+      raise exception 'ledger batch raced a concurrent use of the same key' using errcode = '40001';
+    end $$`.execute(db);
 
-      for op in select value from jsonb_array_elements(p_ops) loop
-        n := n + 1;
-        idx := n;
-        code := 'ok';
-        transfer_id := null;
-        replayed := false;
-        debit_balance := null;
-        credit_balance := null;
-        v_op := op->>'op';
-        v_key := op->>'key';
-        v_force := coalesce((op->>'force')::boolean, false);
-        h := null;
-
-        if v_op in ('post', 'void') then
-          select x.* into h from transfers x where x.id = (op->>'pending_id')::bigint and x.phase = 'pending';
-        end if;
-
-        select x.* into t from transfers x where x.idempotency_key = v_key;
-        if found then
-          code := ledger_replay_code(t, op, h.amount);
-          transfer_id := t.id;
-          replayed := true;
-          debit_balance := t.debit_balance_after;
-          credit_balance := t.credit_balance_after;
-          return next;
-          continue;
-        end if;
-
-        if v_op in ('transfer', 'hold') then
-          v_debit := (op->>'debit')::bigint;
-          v_credit := case when v_op = 'hold' then 2 else (op->>'credit')::bigint end;
-          v_amount := (op->>'amount')::bigint;
-        elsif h.id is null then
-          code := 'unknown_transfer';
-        elsif h.state = 'posted' then
-          code := 'already_posted';
-        elsif h.state = 'voided' then
-          code := 'already_voided';
-        elsif v_op = 'post' then
-          v_debit := 2;
-          v_credit := (op->>'credit')::bigint;
-          v_amount := coalesce((op->>'amount')::bigint, h.amount);
-          v_fee := coalesce((op->>'fee')::bigint, 0);
-          if h.expires_at <= p_now then
-            code := 'expired';
-          elsif v_amount > h.amount then
-            code := 'exceeds_hold';
-          elsif v_fee >= v_amount then
-            code := 'invalid_fee';
-          end if;
-        else
-          v_debit := 2;
-          v_credit := h.debit_account_id;
-          v_amount := h.amount;
-          v_force := true; -- a void returns the holder's own coins, frozen or not
-        end if;
-
-        if code = 'ok' and (v_amount is null or v_amount <= 0) then
-          code := 'invalid_amount';
-        end if;
-
-        if code = 'ok' then
-          select a.kind, a.balance, coalesce(u.frozen, false) as frozen into d
-          from accounts a left join users u on u.id = a.id where a.id = v_debit;
-          select a.kind, a.balance, coalesce(u.frozen, false) as frozen into c
-          from accounts a left join users u on u.id = a.id where a.id = v_credit;
-          if d.kind is null or c.kind is null then
-            code := 'unknown_account';
-          elsif v_debit = v_credit then
-            code := 'same_account';
-          elsif v_op = 'transfer' and 2 in (v_debit, v_credit) then
-            code := 'escrow_reserved';
-          elsif not v_force and (d.frozen or c.frozen) then
-            code := 'frozen';
-          elsif d.kind = 'user' and d.balance < v_amount then
-            code := 'insufficient_funds';
-          elsif v_op = 'transfer' and op ? 'reverses' and (op->>'reverses')::bigint not in (
-            select x.id from transfers x where x.state = 'posted' and x.phase <> 'pending') then
-            code := 'unknown_transfer';
-          elsif v_op = 'transfer' and op ? 'reverses' and v_amount > (
-            select x.amount - coalesce((select sum(r.amount) from transfers r where r.reverses_id = x.id), 0)
-            from transfers x where x.id = (op->>'reverses')::bigint) then
-            code := 'exceeds_reversible';
-          end if;
-        end if;
-
-        if code <> 'ok' then
-          return next;
-          continue;
-        end if;
-
-        v_hold_amount := h.amount;
+  // One statement per batch. Locks come first, in a fixed order: the holds and reversed transfers the batch
+  // refers to (by id), then the user wallets it touches (by id). Balances and hold states are read from the
+  // locking CTEs, which return the latest committed versions, never from the statement's older snapshot.
+  // The locking CTEs filter on an id array computed once (an InitPlan), not on a join: a row updated
+  // concurrently is re-checked against that same array, so it cannot drop out of the result.
+  await sql`
+    create function ledger_apply(p_ops jsonb, p_now timestamptz)
+    returns setof ledger_result
+    language plpgsql
+    -- A batch is a few rows looked up by key: always index lookups, one cached plan per session, whatever
+    -- the estimates for jsonb_array_elements or stale statistics say.
+    set enable_hashjoin = off
+    set enable_mergejoin = off
+    set enable_seqscan = off
+    set plan_cache_mode = force_generic_plan
+    as $fn$
+    begin
+      return query
+      with o as (
+        select (j.ord - 1)::integer as idx, j.e,
+               j.e->>'op' as op, j.e->>'key' as key,
+               (j.e->>'debit')::bigint as debit, (j.e->>'credit')::bigint as credit,
+               (j.e->>'amount')::bigint as amount, (j.e->>'pending_id')::bigint as pending_id,
+               coalesce((j.e->>'fee')::bigint, 0) as fee, (j.e->>'reverses')::bigint as reverses,
+               coalesce((j.e->>'force')::boolean, false) as force
+        from jsonb_array_elements(p_ops) with ordinality as j(e, ord)
+      ),
+      refs as (
+        select x.id, x.phase, x.state, x.amount, x.debit_account_id, x.expires_at
+        from transfers x
+        where x.id = any(array(select pending_id from o union all select reverses from o))
+        order by x.id
+        for update
+      ),
+      wallets as (
+        select a.id, a.kind, a.balance
+        from accounts a
+        where a.id = any(array(select debit from o union all select credit from o
+                               union all select debit_account_id from refs))
+          and a.kind = 'user'
+        order by a.id
+        for update
+      ),
+      m as (
+        select o.*, ex as existing, ex.id as existing_id,
+               h.id as h_id, h.state as h_state, h.amount as h_amount, h.debit_account_id as h_debit,
+               h.expires_at as h_expires,
+               case when o.op in ('transfer', 'hold') then o.debit else 2 end as d_id,
+               case o.op when 'transfer' then o.credit when 'hold' then 2 when 'post' then o.credit
+                         else h.debit_account_id end as c_id,
+               case o.op when 'post' then coalesce(o.amount, h.amount) when 'void' then h.amount
+                         else o.amount end as gross
+        from o
+        left join transfers ex on ex.idempotency_key = o.key
+        left join refs h on h.id = o.pending_id and h.phase = 'pending' and o.op in ('post', 'void')
+      ),
+      c as (
+        select m.*,
+               coalesce(dw.kind, da.kind) as d_kind, dw.balance as d_bal, coalesce(du.frozen, false) as d_frozen,
+               coalesce(cw.kind, ca.kind) as c_kind, coalesce(cu.frozen, false) as c_frozen,
+               (select x.amount - coalesce((select sum(r.amount) from transfers r where r.reverses_id = x.id), 0)
+                  from refs x
+                 where x.id = m.reverses and x.state = 'posted' and x.phase <> 'pending') as reversible,
+               exists (select 1 from m m2
+                        where m2.idx < m.idx and m.d_id >= 1000
+                          and (m2.c_id = m.d_id or (m2.op = 'post' and m2.h_debit = m.d_id))) as credited_earlier
+        from m
+        left join wallets dw on dw.id = m.d_id
+        left join accounts da on da.id = m.d_id and m.d_id < 1000
+        left join users du on du.id = m.d_id
+        left join wallets cw on cw.id = m.c_id
+        left join accounts ca on ca.id = m.c_id and m.c_id < 1000
+        left join users cu on cu.id = m.c_id
+      ),
+      r as (
+        select c.*, case
+          when c.existing_id is not null then 'replay_' || ledger_replay_code(c.existing, c.e, c.h_amount)
+          when c.key is null or c.key = '' then 'invalid_key'
+          when c.op not in ('transfer', 'hold', 'post', 'void') then 'invalid_op'
+          when c.op in ('post', 'void') and c.h_id is null then 'unknown_transfer'
+          when c.op in ('post', 'void') and c.h_state = 'posted' then 'already_posted'
+          when c.op in ('post', 'void') and c.h_state = 'voided' then 'already_voided'
+          when c.op = 'post' and c.h_expires <= p_now then 'expired'
+          when c.gross is null or c.gross <= 0 then 'invalid_amount'
+          when c.op = 'post' and c.gross > c.h_amount then 'exceeds_hold'
+          when c.op = 'post' and (c.fee < 0 or c.fee >= c.gross) then 'invalid_fee'
+          when c.op = 'hold' and c.e->>'expires_at' is null then 'invalid_expiry'
+          when c.d_kind is null or c.c_kind is null then 'unknown_account'
+          when c.d_id = c.c_id or (c.op = 'post' and c.c_id = c.h_debit) then 'same_account'
+          when c.op = 'transfer' and 2 in (c.d_id, c.c_id) then 'escrow_reserved'
+          when c.op <> 'void' and not c.force and (c.d_frozen or c.c_frozen) then 'frozen'
+          when c.d_kind = 'user' and c.d_bal < c.gross then
+            case when c.credited_earlier then 'defer' else 'insufficient_funds' end
+          when c.reverses is not null and c.reversible is null then 'unknown_transfer'
+          when c.reverses is not null and c.gross > c.reversible then 'exceeds_reversible'
+          else 'ok' end as code
+        from c
+      ),
+      deltas as (
+        select idx, d_id as account, -gross as delta from r where code = 'ok' and d_id >= 1000
+        union all
+        select idx, c_id, gross - fee from r where code = 'ok' and c_id >= 1000
+        union all
+        select idx, h_debit, h_amount - gross from r where code = 'ok' and op = 'post' and h_amount > gross
+      ),
+      running as (
+        select d.idx, d.account,
+               w.balance + sum(d.delta) over (partition by d.account order by d.idx
+                                              rows between unbounded preceding and current row) as after
+        from deltas d join wallets w on w.id = d.account
+      ),
+      moved as (
+        update accounts a set balance = a.balance + s.delta
+        from (select account, sum(delta) as delta from deltas group by account) s
+        where a.id = s.account
+      ),
+      ins as (
         insert into transfers (idempotency_key, debit_account_id, credit_account_id, amount, phase, state,
           pending_id, reverses_id, expires_at, reason, memo, ref, actor_id,
           debit_balance_after, credit_balance_after, created_at)
-        values (v_key, v_debit, v_credit, v_amount - coalesce(v_fee, 0),
-          case v_op when 'transfer' then 'single' when 'hold' then 'pending' else v_op end,
-          case v_op when 'hold' then 'pending' else 'posted' end,
-          h.id, (op->>'reverses')::bigint,
-          case v_op when 'hold' then (op->>'expires_at')::timestamptz end,
-          op->>'reason', op->>'memo', op->'ref', (op->>'actor')::bigint,
-          case when d.kind = 'user' then d.balance - v_amount end,
-          case when c.kind = 'user' then c.balance + v_amount - coalesce(v_fee, 0) end,
-          p_now)
+        select r.key, r.d_id, r.c_id, r.gross - r.fee,
+               case r.op when 'transfer' then 'single' when 'hold' then 'pending' else r.op end,
+               case r.op when 'hold' then 'pending' else 'posted' end,
+               r.h_id, r.reverses,
+               case when r.op = 'hold' then (r.e->>'expires_at')::timestamptz end,
+               coalesce(r.e->>'reason', r.op), r.e->>'memo', r.e->'ref', (r.e->>'actor')::bigint,
+               (select x.after from running x where x.idx = r.idx and x.account = r.d_id),
+               (select x.after from running x where x.idx = r.idx and x.account = r.c_id),
+               p_now
+        from r where r.code = 'ok'
+        order by r.idx
         on conflict (idempotency_key) do nothing
-        returning id into v_id;
-
-        if v_id is null then
-          -- A concurrent transaction committed the same key after our first look.
-          select x.* into t from transfers x where x.idempotency_key = v_key;
-          code := ledger_replay_code(t, op, v_hold_amount);
-          transfer_id := t.id;
-          replayed := true;
-          debit_balance := t.debit_balance_after;
-          credit_balance := t.credit_balance_after;
-          return next;
-          continue;
-        end if;
-
-        if d.kind = 'user' then
-          update accounts set balance = balance - v_amount where id = v_debit returning balance into debit_balance;
-        end if;
-        if c.kind = 'user' then
-          update accounts set balance = balance + v_amount - coalesce(v_fee, 0) where id = v_credit
-          returning balance into credit_balance;
-        end if;
-
-        if v_op = 'post' then
-          if v_fee > 0 then
-            insert into transfers (idempotency_key, debit_account_id, credit_account_id, amount, phase, state,
-              pending_id, reason, ref, actor_id, created_at)
-            values (v_key || ':fee', 2, coalesce((op->>'fee_account')::bigint, 3), v_fee, 'post', 'posted',
-              h.id, 'fee', op->'ref', (op->>'actor')::bigint, p_now);
-          end if;
-          if h.amount > v_amount then
-            with back as (
-              update accounts set balance = balance + (h.amount - v_amount)
-              where id = h.debit_account_id returning balance)
-            insert into transfers (idempotency_key, debit_account_id, credit_account_id, amount, phase, state,
-              pending_id, reason, ref, actor_id, credit_balance_after, created_at)
-            select v_key || ':rest', 2, h.debit_account_id, h.amount - v_amount, 'post', 'posted',
-              h.id, 'partial_post_remainder', op->'ref', (op->>'actor')::bigint, back.balance, p_now
-            from back;
-          end if;
-        end if;
-        if v_op in ('post', 'void') then
-          update transfers set state = case v_op when 'post' then 'posted' else 'voided' end, resolved_at = p_now
-          where id = h.id;
-        end if;
-
-        transfer_id := v_id;
-        return next;
-      end loop;
+        returning id, idempotency_key, debit_balance_after, credit_balance_after
+      ),
+      side as (
+        insert into transfers (idempotency_key, debit_account_id, credit_account_id, amount, phase, state,
+          pending_id, reason, ref, actor_id, credit_balance_after, created_at)
+        select r.key || ':fee', 2, coalesce((r.e->>'fee_account')::bigint, 3), r.fee, 'post', 'posted',
+               r.h_id, 'fee', r.e->'ref', (r.e->>'actor')::bigint, null, p_now
+        from r join ins on ins.idempotency_key = r.key
+        where r.op = 'post' and r.fee > 0
+        union all
+        select r.key || ':rest', 2, r.h_debit, r.h_amount - r.gross, 'post', 'posted',
+               r.h_id, 'partial_post_remainder', r.e->'ref', (r.e->>'actor')::bigint,
+               (select x.after from running x where x.idx = r.idx and x.account = r.h_debit), p_now
+        from r join ins on ins.idempotency_key = r.key
+        where r.op = 'post' and r.h_amount > r.gross
+      ),
+      resolved as (
+        update transfers t set state = case r.op when 'post' then 'posted' else 'voided' end, resolved_at = p_now
+        from r where r.code = 'ok' and r.op in ('post', 'void') and t.id = r.h_id
+      )
+      select r.idx,
+             case when r.code = 'ok' and ins.id is null then ledger_raise_conflict()
+                  when r.code = 'replay_ok' then 'ok'
+                  when r.code = 'replay_key_reused' then 'key_reused'
+                  else r.code end,
+             coalesce(ins.id, r.existing_id),
+             r.existing_id is not null,
+             coalesce(ins.debit_balance_after, (r.existing).debit_balance_after),
+             coalesce(ins.credit_balance_after, (r.existing).credit_balance_after)
+      from r left join ins on ins.idempotency_key = r.key and r.existing_id is null
+      order by r.idx;
     end
     $fn$`.execute(db);
 }
@@ -228,4 +221,6 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop function ledger_apply(jsonb, timestamptz)`.execute(db);
   await sql`drop function ledger_replay_code(transfers, jsonb, bigint)`.execute(db);
+  await sql`drop function ledger_raise_conflict()`.execute(db);
+  await sql`drop type ledger_result`.execute(db);
 }

@@ -3,6 +3,7 @@ import * as m0001 from './2026_11_26_0001_create_core_tables.ts';
 import * as m0002 from './2026_11_26_0002_create_ledger_apply.ts';
 import * as m0100 from './2026_11_26_0100_create_quests.ts';
 import * as m0101 from './2026_11_26_0101_create_wallet_indexes.ts';
+import * as m0200 from './2026_11_26_0200_create_market_tables.ts';
 import * as m0400 from './2026_11_26_0400_create_feed_relay.ts';
 
 /** Every migration by name; Kysely runs them in name order. Add new ones here, never edit old ones. */
@@ -11,5 +12,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_0002_create_ledger_apply': m0002,
   '2026_11_26_0100_create_quests': m0100,
   '2026_11_26_0101_create_wallet_indexes': m0101,
+  '2026_11_26_0200_create_market_tables': m0200,
   '2026_11_26_0400_create_feed_relay': m0400,
 };

@@ -23,6 +23,7 @@ export interface Actor {
   admin?: boolean;
   /** Sent from a DM (no member, no guild). */
   dm?: boolean;
+  bot?: boolean;
 }
 
 let sequence = 0;
@@ -40,6 +41,7 @@ export const discordUser = (a: Actor): APIUser => ({
   global_name: a.globalName === undefined ? null : a.globalName,
   avatar: a.avatar ?? null,
   discriminator: '0',
+  ...(a.bot ? { bot: true } : {}),
 });
 
 const MEMBER_PERMISSIONS = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages;

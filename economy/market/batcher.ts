@@ -1,0 +1,136 @@
+import type { Db, Tx } from '../../db/client.ts';
+import { AppError } from '../errors.ts';
+
+/** One request's outcome inside a batch: a value, or a refusal that wrote nothing for that request. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: AppError };
+
+/**
+ * Thrown from inside a batch when a request's changes cannot be kept apart from the others' (it would
+ * leave half of its work written). The batch rolls back and each request runs alone, where the error
+ * reaches its caller.
+ */
+export class RequestFailed extends Error {
+  constructor(readonly error: AppError) {
+    super(error.message);
+  }
+}
+
+const RETRYABLE_CODES = new Set(['40001', '40P01']);
+
+/** A transient conflict: a serialization failure, a deadlock, or a concurrent twin committed first. */
+export function isRetryable(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string };
+  if (RETRYABLE_CODES.has(e.code ?? '')) return true;
+  return e.code === '23505' && e.constraint === 'orders_idempotency_key_key';
+}
+
+/** Signals that a concurrent transaction committed the same idempotency key; a retry will replay it. */
+export class ConcurrentTwin extends Error {
+  readonly code = '40001';
+}
+
+interface Queued<Req, Res> {
+  req: Req;
+  resolve: (r: Res) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface BatcherOptions {
+  /** Batches in flight at once; further requests wait and join the next batch. */
+  maxInFlight?: number;
+  maxBatch?: number;
+  maxAttempts?: number;
+}
+
+/**
+ * Groups concurrent requests into one database transaction each, so a burst shares one commit instead of
+ * paying for one per request. Requests with the same conflict key never share a batch. Every request
+ * still commits atomically: the batch function refuses a request by returning an error outcome, without
+ * writing anything for it.
+ */
+export class TxBatcher<Req, Res> {
+  private queue: Queued<Req, Res>[] = [];
+  private inFlight = 0;
+  private readonly maxInFlight: number;
+  private readonly maxBatch: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly run: (trx: Tx, reqs: Req[]) => Promise<Outcome<Res>[]>,
+    private readonly conflictKey: (req: Req) => string,
+    options: BatcherOptions = {},
+  ) {
+    this.maxInFlight = options.maxInFlight ?? 3;
+    this.maxBatch = options.maxBatch ?? 64;
+    this.maxAttempts = options.maxAttempts ?? 8;
+  }
+
+  /** Resolves with the request's value; rejects with its AppError. */
+  submit(req: Req): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const keys = new Set<string>();
+      const batch: Queued<Req, Res>[] = [];
+      const rest: Queued<Req, Res>[] = [];
+      for (const q of this.queue) {
+        const key = this.conflictKey(q.req);
+        if (batch.length < this.maxBatch && !keys.has(key)) {
+          keys.add(key);
+          batch.push(q);
+        } else rest.push(q);
+      }
+      this.queue = rest;
+      this.inFlight++;
+      void this.runBatch(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async runBatch(batch: Queued<Req, Res>[]): Promise<void> {
+    try {
+      const outcomes = await this.withRetries(() =>
+        this.db.transaction().execute((trx) =>
+          this.run(
+            trx,
+            batch.map((q) => q.req),
+          ),
+        ),
+      );
+      batch.forEach((q, i) => {
+        const o = outcomes[i]!;
+        if (o.ok) q.resolve(o.value);
+        else q.reject(o.error);
+      });
+    } catch (err) {
+      if (batch.length > 1) {
+        await Promise.all(batch.map((q) => this.runBatch([q])));
+        return;
+      }
+      const q = batch[0]!;
+      if (err instanceof RequestFailed) q.reject(err.error);
+      else if (isRetryable(err))
+        q.reject(new AppError('busy', 'The market is busy right now; please try again.', 503));
+      else q.reject(err);
+    }
+  }
+
+  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= this.maxAttempts) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import type { Db } from '../../db/client.ts';
+import { TxBatcher, type BatcherOptions } from './batcher.ts';
+import {
+  buyInTransaction,
+  transitionInTransaction,
+  type BuyRequest,
+  type Purchase,
+  type TransitionKind,
+  type TransitionRequest,
+  type TransitionResult,
+} from './orders.ts';
+import type { Actor, AdminActor, MarketSettings } from './types.ts';
+
+export interface MarketOptions extends BatcherOptions {
+  now?: () => Date;
+}
+
+/**
+ * The market's buying and order lifecycle. Concurrent calls in one process share database transactions
+ * (see TxBatcher); each call still succeeds or fails on its own and throws an AppError when refused.
+ */
+export class Market {
+  readonly now: () => Date;
+  private readonly buys: TxBatcher<BuyRequest, Purchase>;
+  private readonly transitions: TxBatcher<TransitionRequest, TransitionResult>;
+
+  constructor(
+    db: Db,
+    readonly settings: MarketSettings,
+    options: MarketOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.buys = new TxBatcher(
+      db,
+      (trx, reqs) => buyInTransaction(trx, settings, reqs, this.now()),
+      (r) => r.key,
+      options,
+    );
+    this.transitions = new TxBatcher(
+      db,
+      (trx, reqs) => transitionInTransaction(trx, settings, reqs, this.now()),
+      (r) => r.orderId,
+      options,
+    );
+  }
+
+  /** Buys `quantity` units at the price the buyer saw; idempotent by `key`. */
+  buy(req: BuyRequest): Promise<Purchase> {
+    return this.buys.submit(req);
+  }
+
+  transition(
+    kind: TransitionKind,
+    orderId: string,
+    actor: Actor,
+    reason?: string,
+  ): Promise<TransitionResult> {
+    return this.transitions.submit({ kind, orderId, actor, reason });
+  }
+
+  /** The seller (or, for official listings, an admin or the system) says the goods were handed over. */
+  markDelivered(orderId: string, actor: Actor) {
+    return this.transition('deliver', orderId, actor);
+  }
+
+  /** The buyer confirms receipt: the escrow goes to the seller, the fee to `fees`. */
+  confirmReceived(orderId: string, buyerId: string) {
+    return this.transition('confirm', orderId, { kind: 'user', userId: buyerId });
+  }
+
+  /** The system completes a delivered order whose confirm window has passed (a no-op before that). */
+  completeAfterConfirmWindow(orderId: string) {
+    return this.transition('auto_complete', orderId, { kind: 'system' });
+  }
+
+  cancelBySeller(orderId: string, sellerId: string) {
+    return this.transition('seller_cancel', orderId, { kind: 'user', userId: sellerId });
+  }
+
+  /** The buyer cancels an order the seller has not delivered yet. */
+  cancelByBuyer(orderId: string, buyerId: string) {
+    return this.transition('buyer_cancel', orderId, { kind: 'user', userId: buyerId });
+  }
+
+  /** The buyer disputes a delivered order within the confirm window; admins then fulfil or refund it. */
+  dispute(orderId: string, buyerId: string, reason: string) {
+    return this.transition('dispute', orderId, { kind: 'user', userId: buyerId }, reason);
+  }
+
+  /** Refunds an order at any stage; a completed one is reversed by compensating transfers. Audited. */
+  adminRefund(orderId: string, admin: AdminActor, reason: string) {
+    return this.transition('admin_refund', orderId, admin, reason);
+  }
+
+  /** Completes an order for the seller (resolving a dispute in their favour). Audited. */
+  adminFulfil(orderId: string, admin: AdminActor, reason: string) {
+    return this.transition('admin_fulfil', orderId, admin, reason);
+  }
+
+  /** Refunds an undelivered order whose escrow has run out (a no-op before that, or once settled). */
+  expireEscrow(orderId: string) {
+    return this.transition('expire', orderId, { kind: 'system' });
+  }
+}

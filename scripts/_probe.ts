@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+const client = new pg.Client('postgres://postgres@127.0.0.1:5432/coinhub_bench_ledger');
+await client.connect();
+const pid = (await client.query('select pg_backend_pid() p')).rows[0].p;
+const cpu = () => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const B = Number(process.argv[2] ?? 16), N = Number(process.argv[3] ?? 100), mode = process.argv[4] ?? 'apply';
+const run = Date.now();
+const ops = (n: number) => Array.from({ length: B }, (_, i) => ({ op: 'transfer', key: `p:${run}:${n}:${i}`, debit: 1000 + ((n * B + i) * 2 % 10000), credit: 1001 + ((n * B + i) * 2 % 10000), amount: 1, reason: 'b' }));
+for (let n = 0; n < 10; n++) await client.query('select * from ledger_apply($1::jsonb, now())', [JSON.stringify(ops(n))]);
+const c0 = cpu(); const t0 = Date.now();
+for (let n = 10; n < N + 10; n++) await client.query('select * from ledger_apply($1::jsonb, now())', [JSON.stringify(ops(n))]);
+const ms = cpu() - c0;
+console.log(JSON.stringify({ B, N, backend_cpu_ms: ms, us_per_op: Math.round(ms * 1000 / (N * B)), wall_ms: Date.now() - t0 }));
+await client.end();

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
+import { buttonClick, slashCommand } from '../helpers/interactions.ts';
+
+let rig: InteractionServer;
+beforeAll(async () => {
+  rig = await startInteractionServer({ env: { RATE_LIMIT_ACTIONS: '5', RATE_LIMIT_WINDOW_S: '2' } });
+});
+afterAll(async () => {
+  await rig?.stop();
+});
+
+describe('per-user rate limit', () => {
+  it('past the limit answers "slow down" privately and runs nothing; other users and a new window are unaffected', async () => {
+    const me = { id: '500000000000000001' };
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await rig.send(buttonClick('hub:help', me))).body);
+    for (const a of answers)
+      expect(a.data).toMatchObject({
+        flags: 64,
+        embeds: [expect.objectContaining({ title: 'How Coinhub works' })],
+      });
+
+    const limited = (await rig.send(slashCommand('daily', me))).body;
+    expect(limited.type).toBe(4);
+    expect(limited.data).toMatchObject({ flags: 64, content: expect.stringMatching(/slow down/i) });
+    const claims = await rig.db.db.selectFrom('daily_claims').selectAll().execute();
+    expect(claims).toHaveLength(0);
+
+    const other = (await rig.send(slashCommand('daily', { id: '500000000000000002' }))).body;
+    expect(other.data).toMatchObject({ embeds: [expect.objectContaining({ title: '+100 coins' })] });
+
+    await new Promise((r) => setTimeout(r, 2100));
+    const later = (await rig.send(slashCommand('daily', me))).body;
+    expect(later.data).toMatchObject({ embeds: [expect.objectContaining({ title: '+100 coins' })] });
+  });
+
+  it('a user created by nothing: the limited request did not create the user either', async () => {
+    const flood = { id: '500000000000000003', username: 'first' };
+    for (let i = 0; i < 5; i++) await rig.send(buttonClick('hub:help', flood));
+    await rig.send(buttonClick('hub:help', { ...flood, username: 'renamed' }));
+    const row = await rig.db.db
+      .selectFrom('users')
+      .select('username')
+      .where('discord_id', '=', flood.id)
+      .executeTakeFirstOrThrow();
+    expect(row.username).toBe('first');
+  });
+});

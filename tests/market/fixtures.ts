@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import type { Db } from '../../db/client.ts';
+import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
+import type { AdminActor, MarketSettings } from '../../economy/market/types.ts';
+import { insertUsers } from '../helpers/db.ts';
+
+export const settings: MarketSettings = {
+  feePct: 5,
+  floorPct: 50,
+  ceilingPct: null,
+  escrowTimeoutMin: 60,
+  confirmWindowH: 48,
+  maxActiveListings: 3,
+  refSales: 20,
+  refMinSales: 3,
+  refWindowDays: 30,
+};
+
+export const admin = (userId: string): AdminActor => ({
+  kind: 'admin',
+  userId,
+  role: 'admin',
+  source: 'panel',
+});
+
+/** Users with `coins` each in their wallet, minted through the ledger. */
+export async function fundedUsers(db: Db, count: number, coins: number, startDiscordId?: bigint) {
+  const users = await insertUsers(db, count, startDiscordId);
+  const ledger = new Ledger(db);
+  await Promise.all(
+    users.map((u) =>
+      ledger.transfer({
+        key: `seed:${u.id}`,
+        debit: SYSTEM_ACCOUNTS.mint,
+        credit: u.id,
+        amount: coins,
+        reason: 'seed',
+      }),
+    ),
+  );
+  return users.map((u) => u.id);
+}
+
+export async function balanceOf(db: Db, id: string): Promise<number> {
+  const row = await db
+    .selectFrom('accounts')
+    .select('balance')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return Number(row.balance);
+}
+
+/** Derived balance of a system account (fees, burn, escrow): the sum of its transfers. */
+export async function systemBalance(db: Db, id: string): Promise<number> {
+  const { rows } = await sql<{ b: string }>`
+    select coalesce(sum(case when credit_account_id = ${id} then amount else -amount end), 0)::text as b
+    from transfers where credit_account_id = ${id} or debit_account_id = ${id}`.execute(db);
+  return Number(rows[0]!.b);
+}
+
+export async function freeze(db: Db, id: string): Promise<void> {
+  await db.updateTable('users').set({ frozen: true, frozen_reason: 'test' }).where('id', '=', id).execute();
+}
+
+export const clock = (start = '2026-11-26T12:00:00Z') => {
+  const c = {
+    at: new Date(start),
+    now: () => c.at,
+    advance(ms: number) {
+      c.at = new Date(c.at.getTime() + ms);
+    },
+  };
+  return c;
+};
