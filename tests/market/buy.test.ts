@@ -15,7 +15,9 @@ const time = clock();
 beforeAll(async () => {
   t = await createTestDatabase(30);
   market = new Market(t.db, settings, { now: time.now });
-  [seller, ...buyers] = await fundedUsers(t.db, 60, 10_000);
+  const users = await fundedUsers(t.db, 61, 10_000);
+  seller = users[0]!;
+  buyers = users.slice(1);
 });
 
 afterAll(async () => {
