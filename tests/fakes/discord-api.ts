@@ -264,7 +264,11 @@ export class FakeDiscordApi {
       result = error(400, 50109, 'The request body contains invalid JSON.');
     }
     call.status = result.status;
-    res.writeHead(result.status, { 'content-type': 'application/json', ...result.headers });
+    // Like Discord, a 204 has no body and so no content type (a client would try to parse it).
+    res.writeHead(result.status, {
+      ...(result.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...result.headers,
+    });
     res.end(result.body === undefined ? '' : JSON.stringify(result.body));
   }
 
