@@ -44,6 +44,11 @@ async function ask(payload: unknown, type: 4 | 7 = 4): Promise<Data> {
 }
 const embedText = (e: APIEmbed | undefined) =>
   [e?.title, e?.description, ...(e?.fields ?? []).flatMap((f) => [f.name, f.value])].join('\n');
+/** The custom_ids of a message's buttons, in order. */
+const customIds = (data: Data): string[] =>
+  ((data.components ?? []) as unknown as { components?: { custom_id?: string }[] }[]).flatMap((row) =>
+    (row.components ?? []).map((c) => c.custom_id ?? ''),
+  );
 const field = (e: APIEmbed | undefined, name: string) => e?.fields?.find((f) => f.name === name)?.value;
 
 async function balanceOf(discordId: string): Promise<number> {
@@ -60,9 +65,7 @@ describe('the Coin Hub', () => {
   it('/coins shows the hub with five buttons, privately, and creates the user from the payload', async () => {
     const me = newActor({ avatar: 'abc123' });
     const data = await ask(slashCommand('coins', me));
-    const ids = data
-      .components!.flatMap((row) => ('components' in row ? row.components : []))
-      .map((c) => ('custom_id' in c ? c.custom_id : ''));
+    const ids = customIds(data);
     expect(ids).toEqual(['hub:card', 'hub:shop', 'hub:quests', 'hub:daily', 'hub:help']);
     const user = await rig.db.db
       .selectFrom('users')
@@ -214,8 +217,7 @@ describe('the Coin Hub', () => {
       slashCommand('pay', me, { user: { user: friend }, amount: 40, note: 'for the pickaxe' }),
     );
     expect(embedText(prompt.embeds![0])).toContain(`Send **40 coins** to <@${friend.id}>?`);
-    const buttons = prompt.components!.flatMap((row) => ('components' in row ? row.components : []));
-    const ids = buttons.map((b) => ('custom_id' in b ? b.custom_id : ''));
+    const ids = customIds(prompt);
     expect(ids[0]).toMatch(/^pay:confirm:\d+$/);
     expect(ids[1]).toMatch(/^pay:cancel:\d+$/);
     expect(await balanceOf(me.id)).toBe(100);
@@ -252,16 +254,12 @@ describe('the Coin Hub', () => {
     expect(overLimit.content).toMatch(/at most 500/);
 
     const tooMuch = await ask(slashCommand('pay', me, { user: { user: friend }, amount: 150 }));
-    const confirmId = tooMuch
-      .components!.flatMap((r) => ('components' in r ? r.components : []))
-      .map((b) => ('custom_id' in b ? b.custom_id : ''))[0]!;
+    const confirmId = customIds(tooMuch)[0]!;
     const refused = await ask(buttonClick(confirmId, me), 7);
     expect(refused.content).toMatch(/Payment not sent: Not enough coins/);
 
     const cancelPrompt = await ask(slashCommand('pay', me, { user: { user: friend }, amount: 10 }));
-    const [confirm, cancel] = cancelPrompt
-      .components!.flatMap((r) => ('components' in r ? r.components : []))
-      .map((b) => ('custom_id' in b ? b.custom_id : ''));
+    const [confirm, cancel] = customIds(cancelPrompt);
     expect((await ask(buttonClick(cancel!, me), 7)).content).toMatch(/cancelled/i);
     expect((await ask(buttonClick(confirm!, me), 7)).content).toMatch(/expired/i);
     expect(await balanceOf(me.id)).toBe(100);
@@ -285,9 +283,7 @@ describe('the Coin Hub', () => {
     });
     const pay = async (amount: number) => {
       const prompt = await ask(slashCommand('pay', me, { user: { user: friend }, amount }));
-      const id = prompt
-        .components!.flatMap((r) => ('components' in r ? r.components : []))
-        .map((b) => ('custom_id' in b ? b.custom_id : ''))[0]!;
+      const id = customIds(prompt)[0]!;
       return ask(buttonClick(id, me), 7);
     };
     expect((await pay(300)).embeds![0]!.title).toBe('Payment sent');
