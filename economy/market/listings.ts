@@ -305,7 +305,7 @@ export const cancelListing = (db: Db, actor: Exclude<Actor, { kind: 'system' }>,
   moveListing(db, actor, listingId, MOVES.cancel, null);
 
 /** An admin takes a listing down, with an audited reason. Open orders stay open for admins to settle. */
-export function removeListing(
+export async function removeListing(
   db: Db,
   admin: AdminActor,
   listingId: string,

@@ -27,17 +27,18 @@ export const admin = (userId: string): AdminActor => ({
 export async function fundedUsers(db: Db, count: number, coins: number, startDiscordId?: bigint) {
   const users = await insertUsers(db, count, startDiscordId);
   const ledger = new Ledger(db);
-  await Promise.all(
-    users.map((u) =>
-      ledger.transfer({
-        key: `seed:${u.id}`,
-        debit: SYSTEM_ACCOUNTS.mint,
-        credit: u.id,
-        amount: coins,
-        reason: 'seed',
-      }),
-    ),
-  );
+  if (coins > 0)
+    await Promise.all(
+      users.map((u) =>
+        ledger.transfer({
+          key: `seed:${u.id}`,
+          debit: SYSTEM_ACCOUNTS.mint,
+          credit: u.id,
+          amount: coins,
+          reason: 'seed',
+        }),
+      ),
+    );
   return users.map((u) => u.id);
 }
 

@@ -1,0 +1,217 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../economy/errors.ts';
+import { createCatalogItem, searchCatalog, setCatalogItemActive } from '../../economy/market/catalog.ts';
+import {
+  browseListings,
+  cancelListing,
+  createListing,
+  grantGuardOverride,
+  pauseListing,
+  removeListing,
+  resumeListing,
+  searchListings,
+  updateListing,
+} from '../../economy/market/listings.ts';
+import { Market } from '../../economy/market/market.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { admin, clock, freeze, fundedUsers, settings } from './fixtures.ts';
+
+let t: TestDatabase;
+let a: string;
+let b: string;
+let boss: string;
+let frozen: string;
+const me = (userId: string) => ({ kind: 'user' as const, userId });
+
+beforeAll(async () => {
+  t = await createTestDatabase(10);
+  [a, b, boss, frozen] = (await fundedUsers(t.db, 4, 100_000)) as [string, string, string, string];
+  await freeze(t.db, frozen);
+});
+
+afterAll(async () => {
+  await t.drop();
+});
+
+async function refusal(p: Promise<unknown>): Promise<AppError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(AppError);
+  return err as AppError;
+}
+
+describe('catalog', () => {
+  it('validates items by kind and refuses duplicate names, audited', async () => {
+    const role = await createCatalogItem(t.db, admin(boss), {
+      name: 'VIP role',
+      kind: 'discord_role',
+      roleId: '123456789012345678',
+      basePrice: 5000,
+    });
+    expect(role).toMatchObject({ kind: 'discord_role', roleId: '123456789012345678', active: true });
+    expect(
+      (await refusal(createCatalogItem(t.db, admin(boss), { name: 'vip ROLE', kind: 'other', basePrice: 1 })))
+        .code,
+    ).toBe('catalog_name_taken');
+    const bad = await refusal(
+      createCatalogItem(t.db, admin(boss), {
+        name: 'Diamond',
+        kind: 'minecraft_item',
+        minecraftItem: 'minecraft:diamond',
+        minecraftCommand: 'give {player} diamond {amount}',
+        basePrice: 100,
+      }),
+    );
+    expect(bad.message).toContain('{player} {uuid} {quantity} {item}');
+    const diamond = await createCatalogItem(t.db, admin(boss), {
+      name: 'Diamond',
+      kind: 'minecraft_item',
+      minecraftItem: 'minecraft:diamond',
+      minecraftCommand: 'give {player} minecraft:diamond {quantity}',
+      basePrice: 100,
+    });
+    expect((await searchCatalog(t.db, 'dia')).map((i) => i.id)).toEqual([diamond.id]);
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target_type', '=', 'catalog_item')
+      .execute();
+    expect(audit.map((r) => r.action)).toEqual(['market.catalog.create', 'market.catalog.create']);
+  });
+
+  it('a retired item cannot be listed', async () => {
+    const item = await createCatalogItem(t.db, admin(boss), {
+      name: 'Old hat',
+      kind: 'other',
+      basePrice: 10,
+    });
+    await setCatalogItemActive(t.db, admin(boss), item.id, false);
+    const err = await refusal(
+      createListing(t.db, settings, me(a), { catalogItemId: item.id, unitPrice: 10, quantity: 1 }),
+    );
+    expect(err.code).toBe('catalog_item_inactive');
+    expect(await searchCatalog(t.db, 'old')).toEqual([]);
+  });
+});
+
+describe('listings', () => {
+  it('caps open listings per player; ending one frees a slot', async () => {
+    const made = [];
+    for (let i = 0; i < settings.maxActiveListings; i++) {
+      made.push(
+        await createListing(t.db, settings, me(b), { title: `Service ${i}`, unitPrice: 10, quantity: 1 }),
+      );
+    }
+    const err = await refusal(
+      createListing(t.db, settings, me(b), { title: 'One more', unitPrice: 10, quantity: 1 }),
+    );
+    expect(err.code).toBe('listing_cap');
+    await cancelListing(t.db, me(b), made[0]!.id);
+    await createListing(t.db, settings, me(b), { title: 'One more', unitPrice: 10, quantity: 1 });
+  });
+
+  it('the cap holds under concurrent creation', async () => {
+    const [c] = await fundedUsers(t.db, 1, 0, 400_000_000_000_000_000n);
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        createListing(t.db, settings, me(c!), { title: `Rush ${i}`, unitPrice: 5, quantity: 1 }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(settings.maxActiveListings);
+  });
+
+  it('refuses a frozen seller, bad input and players pretending to be admins', async () => {
+    expect(
+      (await refusal(createListing(t.db, settings, me(frozen), { title: 'x', unitPrice: 1, quantity: 1 })))
+        .code,
+    ).toBe('seller_frozen');
+    expect(
+      (await refusal(createListing(t.db, settings, me(a), { title: '', unitPrice: 1, quantity: 1 }))).code,
+    ).toBe('invalid_input');
+    expect(
+      (await refusal(createListing(t.db, settings, me(a), { title: 'x', unitPrice: 1.5, quantity: 1 })))
+        .message,
+    ).toBe('unitPrice: must be a whole number of coins');
+    expect(
+      (
+        await refusal(
+          createListing(t.db, settings, me(a), {
+            title: 'x',
+            unitPrice: 1,
+            quantity: 1,
+            guardOverrideReason: 'pls',
+          }),
+        )
+      ).code,
+    ).toBe('forbidden');
+  });
+
+  it('updates price and stock; the total cannot drop below what is sold, guarded unless overridden', async () => {
+    const item = await createCatalogItem(t.db, admin(boss), { name: 'Gold', kind: 'other', basePrice: 100 });
+    const listing = await createListing(t.db, settings, me(a), {
+      catalogItemId: item.id,
+      unitPrice: 100,
+      quantity: 3,
+    });
+    expect(listing.title).toBe('Gold');
+    const market = new Market(t.db, settings, { now: clock().now });
+    await market.buy({ key: 'g1', listingId: listing.id, buyerId: b, quantity: 2, expectedUnitPrice: 100 });
+    expect((await refusal(updateListing(t.db, settings, me(a), listing.id, { quantityTotal: 1 }))).code).toBe(
+      'quantity_below_sold',
+    );
+    const sold = await updateListing(t.db, settings, me(a), listing.id, { quantityTotal: 2 });
+    expect(sold).toMatchObject({ quantityLeft: 0, state: 'sold_out' });
+    const back = await updateListing(t.db, settings, me(a), listing.id, { quantityTotal: 10 });
+    expect(back).toMatchObject({ quantityLeft: 8, state: 'active' });
+    const low = await refusal(updateListing(t.db, settings, me(a), listing.id, { unitPrice: 49 }));
+    expect(low.message).toBe(
+      'Gold cannot be listed below 50 coins each (50% of its base price of 100 coins).',
+    );
+    expect((await refusal(updateListing(t.db, settings, me(b), listing.id, { unitPrice: 60 }))).code).toBe(
+      'not_your_listing',
+    );
+    await grantGuardOverride(t.db, admin(boss), listing.id, 'clearance sale');
+    expect((await updateListing(t.db, settings, me(a), listing.id, { unitPrice: 1 })).unitPrice).toBe(1);
+  });
+
+  it('pause, resume, cancel and an audited admin removal', async () => {
+    const listing = await createListing(t.db, settings, admin(boss), {
+      title: 'Official cape',
+      unitPrice: 700,
+      quantity: 2,
+    });
+    expect((await pauseListing(t.db, admin(boss), listing.id)).state).toBe('paused');
+    expect((await resumeListing(t.db, admin(boss), listing.id)).state).toBe('active');
+    expect((await refusal(removeListing(t.db, admin(boss), listing.id, ''))).code).toBe('reason_required');
+    expect((await removeListing(t.db, admin(boss), listing.id, 'typo in the title')).state).toBe('removed');
+    expect((await refusal(resumeListing(t.db, admin(boss), listing.id))).code).toBe('listing_state');
+    const actions = await t.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('target_type', '=', 'listing')
+      .where('target_id', '=', listing.id)
+      .orderBy('id')
+      .execute();
+    expect(actions.map((r) => r.action)).toEqual([
+      'market.listing.create',
+      'market.listing.pause',
+      'market.listing.resume',
+      'market.listing.remove',
+    ]);
+  });
+
+  it('browses active listings by page and sort, and searches by title', async () => {
+    const page = await browseListings(t.db, { sort: 'price_asc', page: 1, pageSize: 2 });
+    expect(page.listings).toHaveLength(2);
+    expect(page.listings[0]!.unitPrice).toBeLessThanOrEqual(page.listings[1]!.unitPrice);
+    expect(page.pages).toBe(Math.ceil(page.total / 2));
+    const last = await browseListings(t.db, { sort: 'newest', page: 999, pageSize: 2 });
+    expect(last.page).toBe(last.pages);
+    const found = await searchListings(t.db, 'rush');
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((l) => l.title.startsWith('Rush'))).toBe(true);
+    expect(await searchListings(t.db, '%')).toEqual([]);
+  });
+});
