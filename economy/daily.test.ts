@@ -178,11 +178,6 @@ describe('claimDaily', () => {
       code: 'invalid_daily_rules',
     });
     await expect(
-      claimDaily(t.db, users[5]!, { ...rules, base: 0, streakBonus: 0 }, day('2026-11-30')),
-    ).rejects.toMatchObject({
-      code: 'invalid_daily_rules',
-    });
-    await expect(
       claimDaily(t.db, users[5]!, { ...rules, timeZone: 'Nowhere/Land' }, day('2026-11-30')),
     ).rejects.toMatchObject({
       code: 'invalid_time_zone',
@@ -191,6 +186,17 @@ describe('claimDaily', () => {
     expect(
       await t.db.selectFrom('daily_streaks').select('user_id').where('user_id', '=', '999999').execute(),
     ).toEqual([]);
+  });
+
+  it('records a streak without a transfer when the reward is 0 coins', async () => {
+    const u = users[6]!;
+    const free = { ...rules, base: 0 };
+    const first = await claimDaily(t.db, u, free, day('2026-12-01'));
+    expect(first).toMatchObject({ claimed: true, amount: 0, streak: 1, balance: 100 });
+    expect((await claims(u)).at(-1)).toMatchObject({ amount: '0', streak: 1, transfer_id: null });
+    const second = await claimDaily(t.db, u, free, day('2026-12-02'));
+    expect(second).toMatchObject({ claimed: true, amount: 10, streak: 2, balance: 110 });
+    expect(await claimDaily(t.db, u, free, day('2026-12-02'))).toMatchObject({ claimed: false, streak: 2 });
   });
 
   it('keeps the mint, the wallets and the claims in balance', async () => {

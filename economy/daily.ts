@@ -31,14 +31,8 @@ function checkRules(rules: DailyRules): void {
       'invalid_daily_rules',
       'Daily base, bonus and cap must be whole numbers of coins, 0 or more.',
     );
-  if (
-    rules.base + rules.streakBonus * rules.streakCap < 1 ||
-    rules.base + rules.streakBonus * rules.streakCap > MAX_AMOUNT
-  )
-    throw new AppError(
-      'invalid_daily_rules',
-      'The daily reward must be between 1 coin and the largest transfer.',
-    );
+  if (rules.base + rules.streakBonus * rules.streakCap > MAX_AMOUNT)
+    throw new AppError('invalid_daily_rules', 'The daily reward cannot exceed the largest transfer.');
   assertTimeZone(rules.timeZone);
 }
 
@@ -72,10 +66,38 @@ async function lockStreak(trx: Tx, userId: string): Promise<StreakState> {
   throw new AppError('unknown_user', 'That user does not exist.', 404);
 }
 
+/** Moves the reward from mint to the wallet inside the claim's transaction. */
+async function mintReward(trx: Tx, userId: string, day: string, streak: number, amount: number, now: Date) {
+  const [result] = await applyInTransaction(
+    trx,
+    [
+      {
+        op: 'transfer',
+        key: `daily:${userId}:${day}`,
+        debit: SYSTEM_ACCOUNTS.mint,
+        credit: userId,
+        amount,
+        reason: 'daily',
+        ref: { day, streak },
+        actor: userId,
+      },
+    ],
+    now,
+  );
+  if (!result!.ok) throw new LedgerRefusal(result!.code);
+  return { transferId: result!.transferId, balance: result!.creditBalance! };
+}
+
+async function walletBalance(trx: Tx, userId: string): Promise<number> {
+  const row = await trx.selectFrom('accounts').select('balance').where('id', '=', userId).executeTakeFirst();
+  return Number(row?.balance ?? 0);
+}
+
 /**
- * Claims the daily reward of the local day of `now`. The user's row is locked for the claim, so a double
+ * Claims the daily reward of the local day of `now`. The user's streak row is locked for the claim, so a double
  * click, a retried interaction or parallel calls find the first claim and answer `claimed: false`; the
  * (user_id, day) key and the ledger key `daily:<userId>:<day>` make a second claim impossible regardless.
+ * With a base of 0 the first day's claim pays nothing (no transfer) but still starts the streak.
  */
 export async function claimDaily(db: Db, userId: string, rules: DailyRules, now: Date): Promise<DailyResult> {
   checkRules(rules);
@@ -99,28 +121,11 @@ export async function claimDaily(db: Db, userId: string, rules: DailyRules, now:
     const streak = state.last_day === addDays(today, -1) ? current + 1 : 1;
     const bestStreak = Math.max(best, streak);
     const amount = dailyReward(rules, streak);
-    const [result] = await applyInTransaction(
-      trx,
-      [
-        {
-          op: 'transfer',
-          key: `daily:${userId}:${today}`,
-          debit: SYSTEM_ACCOUNTS.mint,
-          credit: userId,
-          amount,
-          reason: 'daily',
-          ref: { day: today, streak },
-          actor: userId,
-        },
-      ],
-      now,
-    );
-    if (!result!.ok) throw new LedgerRefusal(result!.code);
-
+    const credited = amount > 0 ? await mintReward(trx, userId, today, streak, amount, now) : null;
     await sql`
       with claim as (
         insert into daily_claims (user_id, day, amount, streak, transfer_id, claimed_at)
-        values (${userId}, ${today}, ${amount}, ${streak}, ${result!.transferId}, ${now})
+        values (${userId}, ${today}, ${amount}, ${streak}, ${credited?.transferId ?? null}, ${now})
       )
       update daily_streaks set current_streak = ${streak}, best_streak = ${bestStreak}, last_day = ${today}
       where user_id = ${userId}`.execute(trx);
@@ -129,7 +134,7 @@ export async function claimDaily(db: Db, userId: string, rules: DailyRules, now:
       amount,
       streak,
       bestStreak,
-      balance: result!.creditBalance!,
+      balance: credited ? credited.balance : await walletBalance(trx, userId),
       nextClaimAt: nextDayStart(now, rules.timeZone),
     };
   });

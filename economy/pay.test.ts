@@ -170,7 +170,11 @@ describe('payUser', () => {
     });
     await expect(pay(a, '424242', 10)).rejects.toMatchObject({ code: 'unknown_account' });
     await expect(pay(a, SYSTEM_ACCOUNTS.burn, 10)).rejects.toMatchObject({ code: 'unknown_account' });
-    await expect(pay(a, b, 1, { dailyLimit: 0 })).rejects.toMatchObject({ code: 'invalid_pay_limit' });
+    await expect(pay(a, b, 1, { dailyLimit: -1 })).rejects.toMatchObject({ code: 'invalid_pay_limit' });
+    await expect(pay(a, b, 1, { dailyLimit: 0 })).rejects.toMatchObject({
+      code: 'pay_disabled',
+      status: 403,
+    });
     await expect(pay(a, b, 1, { timeZone: 'Moon/Base' })).rejects.toMatchObject({
       code: 'invalid_time_zone',
     });

@@ -14,7 +14,7 @@ export interface PayRequest {
   toUserId: string;
   amount: number;
   note?: string;
-  /** Most coins a user may send with /pay per local day. */
+  /** Most coins a user may send with /pay per local day; 0 turns /pay off. */
   dailyLimit: number;
   timeZone: string;
   now: Date;
@@ -41,11 +41,13 @@ function checkRequest(req: PayRequest): void {
     throw new LedgerRefusal('invalid_amount');
   if (req.note !== undefined && req.note.length > PAY_NOTE_MAX)
     throw new AppError('invalid_note', `A note can be at most ${PAY_NOTE_MAX} characters.`);
-  if (!Number.isSafeInteger(req.dailyLimit) || req.dailyLimit < 1)
+  if (!Number.isSafeInteger(req.dailyLimit) || req.dailyLimit < 0)
     throw new AppError(
       'invalid_pay_limit',
-      'The daily pay limit must be a whole number of coins, 1 or more.',
+      'The daily pay limit must be a whole number of coins, 0 or more.',
     );
+  if (req.dailyLimit === 0)
+    throw new AppError('pay_disabled', 'Paying other players is turned off on this server.', 403);
   assertTimeZone(req.timeZone);
 }
 
