@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
-import type { Db } from '../db/client.ts';
+import { sql, type RawBuilder } from 'kysely';
+import type { Db, Tx } from '../db/client.ts';
 import { SYSTEM_ACCOUNTS } from './ledger.ts';
 
 /**
@@ -23,11 +23,15 @@ const SYSTEM_NAMES: Record<string, string> = Object.fromEntries(
 
 export interface FeedParty {
   accountId: string;
+  /** The wallet owner's user id (== accountId) for user wallets; null for system accounts. */
+  userId: string | null;
   /** Set for user wallets; null for system accounts. */
   discordId: string | null;
   /** The username, or the system account's name (`mint`, `escrow`, `fees`, `burn`). */
   name: string;
   frozen: boolean;
+  /** Who froze the wallet, when it is frozen. */
+  frozenByDiscordId: string | null;
 }
 
 /** One ledger transfer with what the feed shows about it. */
@@ -49,6 +53,8 @@ export interface FeedTransfer {
   reversesId: string | null;
   /** Coins already given back by compensating transfers. */
   reversed: number;
+  /** Whether Refund applies: not itself a return of coins, and not yet fully given back. */
+  refundable: boolean;
   ref: Record<string, unknown> | null;
   actor: { userId: string; discordId: string; name: string } | null;
   createdAt: Date;
@@ -72,9 +78,11 @@ interface Row {
   d_discord: string | null;
   d_name: string | null;
   d_frozen: boolean | null;
+  d_frozen_by: string | null;
   c_discord: string | null;
   c_name: string | null;
   c_frozen: boolean | null;
+  c_frozen_by: string | null;
   actor_id: string | null;
   a_discord: string | null;
   a_name: string | null;
@@ -82,12 +90,26 @@ interface Row {
   reversed: string;
 }
 
-const party = (accountId: string, discordId: string | null, name: string | null, frozen: boolean | null) => ({
+const party = (
+  accountId: string,
+  discordId: string | null,
+  name: string | null,
+  frozen: boolean | null,
+  frozenBy: string | null,
+): FeedParty => ({
   accountId,
+  userId: discordId === null ? null : accountId,
   discordId,
   name: name ?? SYSTEM_NAMES[accountId] ?? `account ${accountId}`,
   frozen: frozen ?? false,
+  frozenByDiscordId: frozen ? frozenBy : null,
 });
+
+function refundable(r: Row): boolean {
+  if (r.phase === 'void' || r.reverses_id !== null || r.reason === 'partial_post_remainder') return false;
+  if (r.phase === 'pending') return r.hold_state !== 'voided';
+  return Number(r.reversed) < Number(r.amount);
+}
 
 const num = (v: string | null) => (v === null ? null : Number(v));
 
@@ -99,14 +121,15 @@ function toFeedTransfer(r: Row): FeedTransfer {
     reason: r.reason,
     memo: r.memo,
     amount: Number(r.amount),
-    from: party(String(r.debit_account_id), r.d_discord, r.d_name, r.d_frozen),
-    to: party(String(r.credit_account_id), r.c_discord, r.c_name, r.c_frozen),
+    from: party(String(r.debit_account_id), r.d_discord, r.d_name, r.d_frozen, r.d_frozen_by),
+    to: party(String(r.credit_account_id), r.c_discord, r.c_name, r.c_frozen, r.c_frozen_by),
     fromBalanceAfter: num(r.debit_balance_after),
     toBalanceAfter: num(r.credit_balance_after),
     holdId: r.phase === 'pending' ? String(r.id) : r.pending_id === null ? null : String(r.pending_id),
     holdState: r.hold_state,
     reversesId: r.reverses_id === null ? null : String(r.reverses_id),
     reversed: Number(r.reversed),
+    refundable: refundable(r),
     ref: r.ref,
     actor:
       r.actor_id !== null && r.a_discord !== null
@@ -117,19 +140,25 @@ function toFeedTransfer(r: Row): FeedTransfer {
 }
 
 /** Transfers with their parties, hold state and reversals, in id order, for `where` over alias `t`. */
-async function selectFeedTransfers(db: Db, where: ReturnType<typeof sql>, limit: number): Promise<FeedTransfer[]> {
+async function selectFeedTransfers(
+  db: Db,
+  where: RawBuilder<unknown>,
+  limit: number,
+): Promise<FeedTransfer[]> {
   const { rows } = await sql<Row>`
     select t.id, t.phase, t.state, t.reason, t.memo, t.amount, t.debit_account_id, t.credit_account_id,
            t.debit_balance_after, t.credit_balance_after, t.pending_id, t.reverses_id, t.ref, t.created_at,
            t.actor_id,
-           du.discord_id as d_discord, du.username as d_name, du.frozen as d_frozen,
-           cu.discord_id as c_discord, cu.username as c_name, cu.frozen as c_frozen,
+           du.discord_id as d_discord, du.username as d_name, du.frozen as d_frozen, dfb.discord_id as d_frozen_by,
+           cu.discord_id as c_discord, cu.username as c_name, cu.frozen as c_frozen, cfb.discord_id as c_frozen_by,
            au.discord_id as a_discord, au.username as a_name,
            h.state as hold_state,
            coalesce((select sum(r.amount) from transfers r where r.reverses_id = t.id), 0) as reversed
     from transfers t
     left join users du on du.id = t.debit_account_id
     left join users cu on cu.id = t.credit_account_id
+    left join users dfb on dfb.id = du.frozen_by
+    left join users cfb on cfb.id = cu.frozen_by
     left join users au on au.id = t.actor_id
     left join transfers h on h.id = case when t.phase = 'pending' then t.id else t.pending_id end
     where ${where}
@@ -245,7 +274,12 @@ async function gapIsFinal(db: Db, consumer: FeedConsumer): Promise<boolean> {
  * Moves the cursor from `from` to `to` if nobody else moved it (compare-and-set), clearing a plan that
  * `to` completes and a gap record it passed. Throws CursorMoved otherwise.
  */
-export async function advanceCursor(db: Db, consumer: FeedConsumer, from: bigint, to: bigint): Promise<void> {
+export async function advanceCursor(
+  db: Db | Tx,
+  consumer: FeedConsumer,
+  from: bigint,
+  to: bigint,
+): Promise<void> {
   const result = await sql`
     update feed_cursors
     set last_id = ${to.toString()},
@@ -267,8 +301,11 @@ export async function savePlan(
   const result = await sql`
     update feed_cursors
     set plan_first = ${plan.first}, plan_last = ${plan.last}, plan_mode = ${plan.mode}, updated_at = now()
-    where consumer = ${cursor.consumer} and last_id = ${cursor.lastId.toString()} and plan_first is null`.execute(db);
-  if (result.numAffectedRows !== 1n) throw new CursorMoved(`${cursor.consumer} cursor changed before planning`);
+    where consumer = ${cursor.consumer} and last_id = ${cursor.lastId.toString()} and plan_first is null`.execute(
+    db,
+  );
+  if (result.numAffectedRows !== 1n)
+    throw new CursorMoved(`${cursor.consumer} cursor changed before planning`);
   return { ...cursor, plan };
 }
 
@@ -297,7 +334,12 @@ export function toFeedEvent(t: FeedTransfer): FeedEvent {
     kind: t.phase,
     reason: t.reason,
     amount: t.amount,
-    from: { account: t.from.accountId, discordId: t.from.discordId, name: t.from.name, balance: t.fromBalanceAfter },
+    from: {
+      account: t.from.accountId,
+      discordId: t.from.discordId,
+      name: t.from.name,
+      balance: t.fromBalanceAfter,
+    },
     to: { account: t.to.accountId, discordId: t.to.discordId, name: t.to.name, balance: t.toBalanceAfter },
     hold: t.holdId !== null && holdState !== null ? { id: t.holdId, state: holdState } : null,
     reverses: t.reversesId,
@@ -326,18 +368,57 @@ export async function recordFeedMessage(
       })
       .onConflict((oc) => oc.column('message_id').doNothing())
       .execute();
-    await advanceCursor(trx as unknown as Db, 'discord', cursor.lastId, BigInt(plan.last));
+    await advanceCursor(trx, 'discord', cursor.lastId, BigInt(plan.last));
   });
 }
 
-/** The feed message that shows a transfer, if it was posted. */
+/** The feed message that shows a transfer, if it was posted. Messages cover disjoint id ranges. */
 export async function feedMessageFor(db: Db, transferId: string) {
-  return db
+  if (!/^\d{1,19}$/.test(transferId)) return undefined;
+  const message = await db
     .selectFrom('feed_messages')
     .select(['id', 'channel_id', 'message_id', 'first_transfer_id', 'last_transfer_id', 'mode'])
     .where('last_transfer_id', '>=', transferId)
-    .where('first_transfer_id', '<=', transferId)
     .orderBy('last_transfer_id')
     .limit(1)
     .executeTakeFirst();
+  return message && BigInt(message.first_transfer_id) <= BigInt(transferId) ? message : undefined;
+}
+
+/** An admin action shown under a transaction on the feed. */
+export interface FeedAnnotation {
+  transferId: string;
+  action: string;
+  actorDiscordId: string | null;
+  reason: string | null;
+  /** The note's text for `tx.note`; what the action produced otherwise (e.g. the refund's amount). */
+  after: Record<string, unknown> | null;
+  at: Date;
+}
+
+/** Admin actions on the given transactions (refunds, notes), oldest first, grouped by transaction. */
+export async function feedAnnotations(db: Db, transferIds: string[]): Promise<Map<string, FeedAnnotation[]>> {
+  const out = new Map<string, FeedAnnotation[]>();
+  if (transferIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('audit_log as a')
+    .leftJoin('users as u', 'u.id', 'a.actor_id')
+    .select(['a.target_id', 'a.action', 'u.discord_id', 'a.reason', 'a.after', 'a.at'])
+    .where('a.target_type', '=', 'transfer')
+    .where('a.target_id', 'in', transferIds)
+    .orderBy('a.id')
+    .execute();
+  for (const r of rows) {
+    const list = out.get(r.target_id!) ?? [];
+    list.push({
+      transferId: r.target_id!,
+      action: r.action,
+      actorDiscordId: r.discord_id,
+      reason: r.reason,
+      after: (r.after as Record<string, unknown> | null) ?? null,
+      at: r.at as Date,
+    });
+    out.set(r.target_id!, list);
+  }
+  return out;
 }

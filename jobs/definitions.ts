@@ -9,7 +9,7 @@ export interface JobDefinition<S extends z.ZodType> {
   options: JobsOptions;
 }
 
-export const QUEUES = ['ledger', 'discord'] as const;
+export const QUEUES = ['ledger', 'discord', 'feed'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 const defaults: JobsOptions = {
@@ -33,6 +33,21 @@ export const setupGuildJob = define(
   'discord.setup-guild',
   z.object({ guildId: snowflake, applicationId: snowflake, interactionId: snowflake }).strict(),
   { attempts: 3, backoff: { type: 'exponential', delay: 2000 } },
+);
+
+/** The transaction feed relay: publishes new transfers to Redis and #coin-transactions. Scheduled every second. */
+export const feedRelayJob = define('feed', 'feed.relay', z.object({}).strict(), {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: { count: 100 },
+});
+
+/** Re-renders the feed message that shows a transaction, after an admin acted on it. */
+export const feedRefreshJob = define(
+  'feed',
+  'feed.refresh',
+  z.object({ transferId: z.string().regex(/^\d{1,19}$/) }).strict(),
+  { attempts: 5, removeOnComplete: true },
 );
 
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

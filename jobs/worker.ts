@@ -8,12 +8,16 @@ import type { Db } from '../db/client.ts';
 import type { Ledger } from '../economy/ledger.ts';
 import {
   QUEUES,
+  feedRefreshJob,
+  feedRelayJob,
   ledgerCheckJob,
   setupGuildJob,
   type JobDefinition,
   type PayloadOf,
   type QueueName,
 } from './definitions.ts';
+import { handleFeedRefresh } from './handlers/feed-refresh.ts';
+import { handleFeedRelay } from './handlers/feed-relay.ts';
 import { handleLedgerCheck } from './handlers/ledger-check.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { startHeartbeat } from './heartbeat.ts';
@@ -38,6 +42,11 @@ type Handler = (deps: WorkerDeps, payload: unknown, job: Job) => Promise<unknown
 
 const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }>([
   [ledgerCheckJob.name, { def: ledgerCheckJob, run: (deps) => handleLedgerCheck(deps) }],
+  [feedRelayJob.name, { def: feedRelayJob, run: (deps) => handleFeedRelay(deps) }],
+  [
+    feedRefreshJob.name,
+    { def: feedRefreshJob, run: (deps, p) => handleFeedRefresh(deps, p as PayloadOf<typeof feedRefreshJob>) },
+  ],
   [
     setupGuildJob.name,
     {
@@ -55,6 +64,13 @@ async function schedule(deps: WorkerDeps): Promise<void> {
       'ledger-check',
       { pattern: deps.cfg.LEDGER_CHECK_CRON },
       { name: ledgerCheckJob.name, data: {}, opts: ledgerCheckJob.options },
+    );
+  await deps.queues
+    .get(feedRelayJob.queue)
+    .upsertJobScheduler(
+      'feed-relay',
+      { every: 1000 },
+      { name: feedRelayJob.name, data: {}, opts: feedRelayJob.options },
     );
 }
 

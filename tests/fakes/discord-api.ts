@@ -37,6 +37,7 @@ export interface FakeMessage {
   components: unknown[];
   edited_timestamp: string | null;
   timestamp: string;
+  nonce?: string | number;
 }
 
 export interface FakeDiscordOptions {
@@ -61,6 +62,9 @@ interface Route {
   bot: boolean;
   handler: Handler;
 }
+
+/** How long Discord remembers a nonce for `enforce_nonce` ("the past few minutes"). */
+const NONCE_WINDOW_MS = 5 * 60_000;
 
 const EPOCH = 1_420_070_400_000n;
 let seq = 0n;
@@ -171,6 +175,8 @@ export class FakeDiscordApi {
   /** Bodies sent to edit interaction responses, by interaction token, in order. */
   readonly responseEdits = new Map<string, unknown[]>();
   rateLimited = 0;
+  /** Message creations answered with an earlier message because of `enforce_nonce`. */
+  nonceHits = 0;
   private readonly routes: Route[] = [];
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
   private server!: Server;
@@ -340,6 +346,7 @@ export class FakeDiscordApi {
       components: (body.components as unknown[]) ?? [],
       edited_timestamp: null,
       timestamp: new Date().toISOString(),
+      ...(body.nonce !== undefined ? { nonce: body.nonce as string | number } : {}),
     };
     const list = this.messages.get(channelId) ?? [];
     list.push(message);
@@ -421,6 +428,27 @@ export class FakeDiscordApi {
       if (bad) return bad;
       const slot = this.takeMessageSlot(params.channel!);
       if ('status' in slot) return slot as ReturnType<Handler>;
+      // Like Discord: with enforce_nonce, a recent message by the same author with the same nonce is returned
+      // instead of creating a second one.
+      const b = body as { nonce?: unknown; enforce_nonce?: unknown };
+      if (
+        b.nonce !== undefined &&
+        (typeof b.nonce === 'number' || (typeof b.nonce === 'string' && b.nonce.length <= 25))
+      ) {
+        if (b.enforce_nonce === true) {
+          const since = Date.now() - NONCE_WINDOW_MS;
+          const earlier = this.channelMessages(params.channel!).find(
+            (m) => m.nonce === b.nonce && m.author.id === this.botUserId && Date.parse(m.timestamp) >= since,
+          );
+          if (earlier) {
+            this.nonceHits++;
+            return { status: 200, body: earlier, headers: slot as Record<string, string> };
+          }
+        }
+      } else if (b.nonce !== undefined) {
+        this.problem(call, 'nonce: an integer or a string of at most 25 characters');
+        return error(400, 50035, 'Invalid Form Body');
+      }
       return {
         status: 200,
         body: this.createMessage(params.channel!, body as Record<string, unknown>),
