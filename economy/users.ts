@@ -44,8 +44,8 @@ const toUser = (r: Selected): UserRow => ({
   frozenReason: r.frozen_reason,
 });
 
-const sameProfile = (r: Selected, p: DiscordProfile) =>
-  r.username === p.username && r.global_name === p.globalName && r.avatar === p.avatar;
+const sameProfile = (u: UserRow, p: DiscordProfile) =>
+  u.username === p.username && u.globalName === p.globalName && u.avatar === p.avatar;
 
 function checkProfile(p: DiscordProfile): void {
   if (!SNOWFLAKE.test(p.discordId))
@@ -70,13 +70,9 @@ export async function findUserByDiscordId(db: Db, discordId: string): Promise<Us
 export async function upsertDiscordUser(db: Db, profile: DiscordProfile): Promise<UserRow> {
   checkProfile(profile);
   // Two rounds at most: a concurrent first interaction can create the user between our read and insert.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await db
-      .selectFrom('users')
-      .select(columns)
-      .where('discord_id', '=', profile.discordId)
-      .executeTakeFirst();
-    if (existing && sameProfile(existing, profile)) return toUser(existing);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const existing = await findUserByDiscordId(db, profile.discordId);
+    if (existing && sameProfile(existing, profile)) return existing;
     if (existing) {
       // Only rows that still differ are written, so concurrent refreshes with the same profile write once.
       const { rows: updated } = await sql<Selected>`
@@ -87,14 +83,10 @@ export async function upsertDiscordUser(db: Db, profile: DiscordProfile): Promis
           and (username, global_name, avatar) is distinct from
               (${profile.username}, ${profile.globalName}, ${profile.avatar})
         returning id, discord_id, username, global_name, avatar, frozen, frozen_reason`.execute(db);
-      return toUser(
-        updated[0] ?? {
-          ...existing,
-          username: profile.username,
-          global_name: profile.globalName,
-          avatar: profile.avatar,
-        },
-      );
+      // Nothing updated: a concurrent refresh already wrote this same profile.
+      return updated[0]
+        ? toUser(updated[0])
+        : { ...existing, username: profile.username, globalName: profile.globalName, avatar: profile.avatar };
     }
     // User and wallet in one statement: both exist or neither does.
     const { rows } = await sql<Selected>`
