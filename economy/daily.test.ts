@@ -168,6 +168,16 @@ describe('claimDaily', () => {
     expect(await claimDaily(t.db, u, rules, day('2026-11-27'))).toMatchObject({ claimed: true, streak: 2 });
   });
 
+  it('refuses a frozen user on their very first claim', async () => {
+    const [fresh] = await insertUsers(t.db, 1, 400_000_000_000_000_100n);
+    await t.db.updateTable('users').set({ frozen: true }).where('id', '=', fresh!.id).execute();
+    await expect(claimDaily(t.db, fresh!.id, rules, day('2026-11-27'))).rejects.toMatchObject({
+      code: 'frozen',
+    });
+    expect(await claims(fresh!.id)).toEqual([]);
+    expect(await balance(fresh!.id)).toBe(0);
+  });
+
   it('refuses an unknown user and bad rules with clear errors', async () => {
     await expect(claimDaily(t.db, '999999', rules, day('2026-11-26'))).rejects.toMatchObject({
       code: 'unknown_user',

@@ -45,24 +45,23 @@ interface StreakState {
 
 /**
  * Locks the user's streak row, creating it on the first claim. Locking the row itself (not the user) matters:
- * under READ COMMITTED a claim that waited for another one re-reads the locked row as that claim left it.
+ * under READ COMMITTED a claim that waited for another one reads the locked row as that claim left it.
  */
 async function lockStreak(trx: Tx, userId: string): Promise<StreakState> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const { rows } = await sql<StreakState>`
-      select u.frozen, s.current_streak, s.best_streak, to_char(s.last_day, 'YYYY-MM-DD') as last_day
-      from daily_streaks s join users u on u.id = s.user_id
-      where s.user_id = ${userId}
-      for no key update of s`.execute(trx);
-    if (rows[0]) return rows[0];
-    const created = await sql`
-      insert into daily_streaks (user_id) select id from users where id = ${userId}
-      on conflict (user_id) do nothing`.execute(trx);
-    if (created.numAffectedRows === 0n && attempt === 0) {
-      const exists = await trx.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst();
-      if (!exists) break;
-    }
-  }
+  const { rows } = await sql<StreakState>`
+    select u.frozen, s.current_streak, s.best_streak, to_char(s.last_day, 'YYYY-MM-DD') as last_day
+    from daily_streaks s join users u on u.id = s.user_id
+    where s.user_id = ${userId}
+    for no key update of s`.execute(trx);
+  if (rows[0]) return rows[0];
+  // First claim: create and lock in one statement. A racing first claim makes this wait for it and then
+  // lock the row as it left it (the no-op update is what takes the lock and returns the current row).
+  const { rows: created } = await sql<StreakState>`
+    insert into daily_streaks as s (user_id) select id from users where id = ${userId}
+    on conflict (user_id) do update set user_id = s.user_id
+    returning (select frozen from users where id = ${userId}) as frozen, s.current_streak, s.best_streak,
+              to_char(s.last_day, 'YYYY-MM-DD') as last_day`.execute(trx);
+  if (created[0]) return created[0];
   throw new AppError('unknown_user', 'That user does not exist.', 404);
 }
 
