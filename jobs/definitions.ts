@@ -9,7 +9,7 @@ export interface JobDefinition<S extends z.ZodType> {
   options: JobsOptions;
 }
 
-export const QUEUES = ['ledger', 'discord', 'feed'] as const;
+export const QUEUES = ['ledger', 'discord', 'feed', 'market'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 const defaults: JobsOptions = {
@@ -49,5 +49,29 @@ export const feedRefreshJob = define(
   z.object({ transferId: z.string().regex(/^\d{1,19}$/) }).strict(),
   { attempts: 5, removeOnComplete: true },
 );
+
+const orderId = z.object({ orderId: z.string().regex(/^\d{1,18}$/) }).strict();
+
+/** Refunds an order whose escrow ran out undelivered. Delayed until the expiry, jobId `market-expire-<id>`. */
+export const marketExpireJob = define('market', 'market.expire-escrow', orderId, { removeOnComplete: true });
+
+/** Completes a delivered order when its confirm window ends. Delayed, jobId `market-complete-<id>`. */
+export const marketCompleteJob = define('market', 'market.complete-order', orderId, {
+  removeOnComplete: true,
+});
+
+/** Expires and completes whatever is overdue in the database (a lost delayed job, a worker that was down). */
+export const marketSweepJob = define('market', 'market.sweep', z.object({}).strict(), {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: { count: 100 },
+});
+
+/** The incremental reference-price rollup. */
+export const priceRollupJob = define('market', 'market.price-rollup', z.object({}).strict(), {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: { count: 100 },
+});
 
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

@@ -11,6 +11,10 @@ import {
   feedRefreshJob,
   feedRelayJob,
   ledgerCheckJob,
+  marketCompleteJob,
+  marketExpireJob,
+  marketSweepJob,
+  priceRollupJob,
   setupGuildJob,
   type JobDefinition,
   type PayloadOf,
@@ -19,6 +23,8 @@ import {
 import { handleFeedRefresh } from './handlers/feed-refresh.ts';
 import { handleFeedRelay } from './handlers/feed-relay.ts';
 import { handleLedgerCheck } from './handlers/ledger-check.ts';
+import { handleMarketComplete, handleMarketExpire, handleMarketSweep } from './handlers/market-orders.ts';
+import { handlePriceRollup } from './handlers/market-prices.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
@@ -42,6 +48,22 @@ type Handler = (deps: WorkerDeps, payload: unknown, job: Job) => Promise<unknown
 
 const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }>([
   [ledgerCheckJob.name, { def: ledgerCheckJob, run: (deps) => handleLedgerCheck(deps) }],
+  [
+    marketExpireJob.name,
+    {
+      def: marketExpireJob,
+      run: (deps, p) => handleMarketExpire(deps, p as PayloadOf<typeof marketExpireJob>),
+    },
+  ],
+  [
+    marketCompleteJob.name,
+    {
+      def: marketCompleteJob,
+      run: (deps, p) => handleMarketComplete(deps, p as PayloadOf<typeof marketCompleteJob>),
+    },
+  ],
+  [marketSweepJob.name, { def: marketSweepJob, run: (deps) => handleMarketSweep(deps) }],
+  [priceRollupJob.name, { def: priceRollupJob, run: (deps) => handlePriceRollup(deps) }],
   [feedRelayJob.name, { def: feedRelayJob, run: (deps) => handleFeedRelay(deps) }],
   [
     feedRefreshJob.name,
@@ -64,6 +86,20 @@ async function schedule(deps: WorkerDeps): Promise<void> {
       'ledger-check',
       { pattern: deps.cfg.LEDGER_CHECK_CRON },
       { name: ledgerCheckJob.name, data: {}, opts: ledgerCheckJob.options },
+    );
+  await deps.queues
+    .get(marketSweepJob.queue)
+    .upsertJobScheduler(
+      'market-sweep',
+      { every: deps.cfg.MARKET_SWEEP_EVERY_S * 1000 },
+      { name: marketSweepJob.name, data: {}, opts: marketSweepJob.options },
+    );
+  await deps.queues
+    .get(priceRollupJob.queue)
+    .upsertJobScheduler(
+      'price-rollup',
+      { every: deps.cfg.PRICE_ROLLUP_EVERY_S * 1000 },
+      { name: priceRollupJob.name, data: {}, opts: priceRollupJob.options },
     );
   await deps.queues
     .get(feedRelayJob.queue)

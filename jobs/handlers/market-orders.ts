@@ -1,0 +1,94 @@
+import { UnrecoverableError } from 'bullmq';
+import { AppError } from '../../economy/errors.ts';
+import { Market } from '../../economy/market/market.ts';
+import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
+import { marketSettings } from '../../economy/market/types.ts';
+import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
+import type { WorkerDeps } from '../worker.ts';
+
+export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log'>;
+
+const markets = new WeakMap<MarketJobDeps, Market>();
+
+/** One Market per worker, so concurrent jobs share its transaction batches. */
+export function marketFor(deps: MarketJobDeps): Market {
+  let market = markets.get(deps);
+  if (!market) {
+    market = new Market(deps.db, marketSettings(deps.cfg));
+    markets.set(deps, market);
+  }
+  return market;
+}
+
+/** A refusal is permanent (the order is gone or settled otherwise); `busy` is worth a retry. */
+function permanent(err: unknown): never {
+  if (err instanceof AppError && err.code !== 'busy') throw new UnrecoverableError(err.message);
+  throw err;
+}
+
+/** The delayed per-order expiry. Before the deadline it changes nothing; the sweeper catches a job that ran early. */
+export async function handleMarketExpire(
+  deps: MarketJobDeps,
+  { orderId }: PayloadOf<typeof marketExpireJob>,
+): Promise<{ changed: boolean }> {
+  const result = await marketFor(deps).expireEscrow(orderId).catch(permanent);
+  if (result.changed) deps.log.info({ orderId }, 'order escrow expired; buyer refunded');
+  return { changed: result.changed };
+}
+
+/** The delayed per-order completion at the end of the confirm window. */
+export async function handleMarketComplete(
+  deps: MarketJobDeps,
+  { orderId }: PayloadOf<typeof marketCompleteJob>,
+): Promise<{ changed: boolean }> {
+  const result = await marketFor(deps).completeAfterConfirmWindow(orderId).catch(permanent);
+  if (result.changed) deps.log.info({ orderId }, 'order completed after its confirm window');
+  return { changed: result.changed };
+}
+
+export interface SweepResult {
+  expired: number;
+  completed: number;
+  /** Orders that are due but could not be settled now (a frozen seller); they are retried next sweep. */
+  stuck: number;
+}
+
+const SWEEP_PAGE = 500;
+
+/**
+ * Settles whatever is overdue in the database, whatever happened to the delayed jobs. Safe to run on every
+ * worker at once: each order changes once, and a racing job or sweeper finds it settled.
+ */
+export async function handleMarketSweep(deps: MarketJobDeps): Promise<SweepResult> {
+  const market = marketFor(deps);
+  const total: SweepResult = { expired: 0, completed: 0, stuck: 0 };
+  const skip = new Set<string>();
+  for (;;) {
+    const due = await dueOrders(deps.db, market.now(), SWEEP_PAGE + skip.size);
+    const expire = due.expire.filter((id) => !skip.has(id));
+    const complete = due.complete.filter((id) => !skip.has(id));
+    if (expire.length === 0 && complete.length === 0) break;
+    const settled = await Promise.allSettled<TransitionResult>([
+      ...expire.map((id) => market.expireEscrow(id)),
+      ...complete.map((id) => market.completeAfterConfirmWindow(id)),
+    ]);
+    const ids = [...expire, ...complete];
+    settled.forEach((r, i) => {
+      if (r.status === 'fulfilled') {
+        if (!r.value.changed) return;
+        if (r.value.order.state === 'refunded') total.expired++;
+        else total.completed++;
+        return;
+      }
+      total.stuck++;
+      skip.add(ids[i]!);
+      deps.log.warn(
+        { orderId: ids[i], err: r.reason instanceof Error ? r.reason.message : String(r.reason) },
+        'overdue order could not be settled',
+      );
+    });
+    if (expire.length + complete.length < SWEEP_PAGE) break;
+  }
+  if (total.expired + total.completed + total.stuck > 0) deps.log.info(total, 'market sweep');
+  return total;
+}
