@@ -29,7 +29,9 @@ export function renderHelp(rules: HelpRules): APIEmbed {
           '`/coins` opens the Coin Hub',
           '`/card` shows your balance, streak and latest transactions',
           '`/daily` claims your daily reward',
-          `\`/pay user amount [note]\` sends coins to another member (up to ${coins(rules.payDailyLimit)} a day)`,
+          rules.payDailyLimit > 0
+            ? `\`/pay user amount [note]\` sends coins to another member (up to ${coins(rules.payDailyLimit)} a day)`
+            : '`/pay` is turned off in this server',
           '`/help` shows this page',
         ].join('\n'),
       },

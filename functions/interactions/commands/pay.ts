@@ -90,6 +90,8 @@ async function handlePay(ctx: InteractionContext, interaction: Parameters<Comman
       `The amount must be a whole number of coins from 1 to ${MAX_AMOUNT}.`,
     );
   }
+  if (ctx.deps.cfg.PAY_DAILY_LIMIT === 0)
+    throw new AppError('pay_disabled', 'Payments with /pay are turned off here.');
   if (amount > ctx.deps.cfg.PAY_DAILY_LIMIT) {
     throw new AppError('pay_limit', `You can send at most ${ctx.deps.cfg.PAY_DAILY_LIMIT} coins per day.`);
   }

@@ -1,0 +1,236 @@
+/**
+ * npm run bench:interactions — the Discord endpoint under load, 50 connections, server as its own process
+ * (the real entry point, ROLE=all) on a fresh database.
+ *   card:   My Card clicks (signed, verified, rate-limited, user upserted, card read) — rps and p99
+ *   daily:  Claim Daily by distinct users (each creates a user and claims once) — rps and p99
+ *   reject: requests with bad signatures — rps (all must be 401)
+ *   large:  My Card p99 again after seeding 100,000 users and 1,000,000 transfers, as a ratio of the first
+ *   rss:    the server's peak resident memory through the whole run
+ * Last line: {"card_rps":..,"card_p99_ms":..,"daily_rps":..,"daily_p99_ms":..,"reject_rps":..,
+ *             "card_p99_ratio_large_db":..,"rss_mb":..}
+ */
+import { readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { createDb, type Db } from '../db/client.ts';
+import { checkLedger } from '../economy/ledger-check.ts';
+import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
+import { buttonClick } from '../tests/helpers/interactions.ts';
+import { startServer } from '../tests/helpers/server-process.ts';
+
+const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DB_NAME = 'coinhub_bench_interactions';
+const CONNECTIONS = 50;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SMALL_USERS = 2_000;
+const LARGE_USERS = 100_000;
+const LARGE_TRANSFERS = 1_000_000;
+
+async function freshDatabase(): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${PG}/postgres` });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.query(`create database ${DB_NAME}`);
+  await admin.end();
+  return `${PG}/${DB_NAME}`;
+}
+
+/**
+ * Seeds `users` wallets (ids from `firstId`) and `transfers` transfers in plain SQL that keeps the ledger
+ * balanced: each user is minted 1,000 coins, then rounds of user→user transfers of 1 coin in which every
+ * user sends once and receives once, so every stored balance stays 1,000 and equals its transfers.
+ */
+async function seedLedger(db: Db, firstId: number, users: number, transfers: number, discordBase: bigint) {
+  const last = firstId + users - 1;
+  await sql`
+    insert into users (id, discord_id, username, created_at)
+    select g, (${discordBase.toString()}::bigint + g)::text, 'seed' || g, now() - interval '400 days'
+    from generate_series(${firstId}::bigint, ${last}::bigint) g`.execute(db);
+  await sql`
+    insert into accounts (id, kind, balance)
+    select g, 'user', 1000 from generate_series(${firstId}::bigint, ${last}::bigint) g`.execute(db);
+  await sql`
+    insert into transfers (idempotency_key, debit_account_id, credit_account_id, amount, phase, state, reason,
+                           created_at)
+    select 'seed:mint:' || g, 1, g, 1000, 'single', 'posted', 'admin_adjust', now() - interval '365 days'
+    from generate_series(${firstId}::bigint, ${last}::bigint) g`.execute(db);
+  const rounds = Math.floor((transfers - users) / users);
+  for (let r = 0; r < rounds; r++) {
+    // Round r: user i pays user i+1+r (mod n), one coin, so each user sends once and receives once.
+    await sql`
+      insert into transfers (idempotency_key, debit_account_id, credit_account_id, amount, phase, state, reason,
+                             memo, created_at)
+      select 'seed:pay:' || ${firstId}::bigint || ':' || ${r}::int || ':' || i, ${firstId}::bigint + i,
+             ${firstId}::bigint + ((i + 1 + ${r}::int) % ${users}::int), 1, 'single', 'posted', 'pay', 'seed',
+             now() - make_interval(secs => (${rounds}::int - ${r}::int) * 3600 + i % 3600)
+      from generate_series(0, ${users - 1}::int) i`.execute(db);
+  }
+  await sql`analyze`.execute(db);
+}
+
+function rssSampler(pid: number) {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      peak = Math.max(peak, kb);
+    } catch {
+      // the process is gone
+    }
+  };
+  const timer = setInterval(sample, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return Math.round(peak / 1024);
+    },
+  };
+}
+
+interface Prepared {
+  body: string;
+  headers: Record<string, string>;
+}
+
+async function load(url: string, bodies: Prepared[], seconds = SECONDS) {
+  let next = 0;
+  const result = await autocannon({
+    url: `${url}/interactions`,
+    connections: CONNECTIONS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const b = bodies[next++ % bodies.length]!;
+          return { ...req, body: b.body, headers: b.headers };
+        },
+      },
+    ],
+  });
+  return {
+    rps: Math.round(result.requests.average),
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+    used: next,
+  };
+}
+
+async function main() {
+  const url = await freshDatabase();
+  const signer = createDiscordSigner();
+  const server = await startServer(
+    {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: url,
+      REDIS_URL,
+      REDIS_PREFIX: `bench-${process.pid}`,
+      DISCORD_PUBLIC_KEY: signer.publicKeyHex,
+      // The limiter still runs on every request; the bench's users click far more often than people do.
+      RATE_LIMIT_ACTIONS: '10000',
+      RATE_LIMIT_WINDOW_S: '1',
+    },
+    { timeoutMs: 120_000 },
+  );
+  const rss = rssSampler(server.child.pid!);
+  const db = createDb(url, 4);
+  const sign = (payload: unknown): Prepared => {
+    const body = JSON.stringify(payload);
+    return { body, headers: signer.signedHeaders(body) };
+  };
+  const cardClicks = (firstId: number, users: number, discordBase: bigint, n = 20_000) =>
+    Array.from({ length: n }, (_, i) => {
+      const id = firstId + ((i * 7919) % users);
+      return sign(
+        buttonClick('hub:card', { id: (discordBase + BigInt(id)).toString(), username: `seed${id}` }),
+      );
+    });
+  try {
+    console.log(`seeding ${SMALL_USERS} users…`);
+    const smallBase = 400_000_000_000_000_000n;
+    await seedLedger(db, 1_000_000, SMALL_USERS, SMALL_USERS * 3, smallBase);
+
+    const probe = await fetch(`${server.url}/interactions`, {
+      method: 'POST',
+      ...cardClicks(1_000_000, 1, smallBase, 1)[0]!,
+    });
+    const probeBody = (await probe.json()) as { data?: { embeds?: { title?: string }[] } };
+    if (probeBody.data?.embeds?.[0]?.title !== 'My Card')
+      throw new Error(`unexpected card answer: ${JSON.stringify(probeBody)}`);
+
+    console.log('warm-up…');
+    await load(server.url, cardClicks(1_000_000, SMALL_USERS, smallBase, 5_000), 3);
+    console.log('My Card…');
+    const card = await load(server.url, cardClicks(1_000_000, SMALL_USERS, smallBase));
+    console.log(JSON.stringify({ phase: 'card', ...card }));
+
+    console.log('Claim Daily, distinct users…');
+    const dailyBase = 500_000_000_000_000_000n;
+    const daily = await load(
+      server.url,
+      Array.from({ length: 60_000 }, (_, i) =>
+        sign(buttonClick('hub:daily', { id: (dailyBase + BigInt(i)).toString(), username: `daily${i}` })),
+      ),
+    );
+    console.log(JSON.stringify({ phase: 'daily', ...daily }));
+    const claims = await sql<{ n: string }>`select count(*) as n from daily_claims`.execute(db);
+
+    console.log('bad signatures…');
+    const bad = sign(buttonClick('hub:card', { id: '400000000000000001' }));
+    const badSig = bad.headers['x-signature-ed25519']!;
+    const forged = {
+      ...bad,
+      headers: { ...bad.headers, 'x-signature-ed25519': (badSig[0] === 'a' ? 'b' : 'a') + badSig.slice(1) },
+    };
+    const reject = await load(server.url, [forged]);
+    console.log(JSON.stringify({ phase: 'reject', ...reject }));
+
+    console.log(`seeding ${LARGE_USERS} users and ${LARGE_TRANSFERS} transfers…`);
+    const largeBase = 600_000_000_000_000_000n;
+    await seedLedger(db, 2_000_000, LARGE_USERS, LARGE_TRANSFERS, largeBase);
+    await load(server.url, cardClicks(2_000_000, LARGE_USERS, largeBase, 5_000), 3);
+    console.log('My Card, large database…');
+    const large = await load(server.url, cardClicks(2_000_000, LARGE_USERS, largeBase));
+    console.log(JSON.stringify({ phase: 'card_large', ...large }));
+
+    const ledger = await checkLedger(db);
+    const transfers = await sql<{ n: string }>`select count(*) as n from transfers`.execute(db);
+    console.log(
+      JSON.stringify({
+        ledger_ok: ledger.ok,
+        transfers: Number(transfers.rows[0]!.n),
+        daily_claims: Number(claims.rows[0]!.n),
+        reject_all_401: reject.ok === 0 && reject.errors === 0,
+      }),
+    );
+    if (!ledger.ok) throw new Error(`ledger check failed: ${JSON.stringify(ledger)}`);
+    const rssMb = rss.stop();
+    console.log(
+      JSON.stringify({
+        card_rps: card.rps,
+        card_p99_ms: card.p99,
+        daily_rps: daily.rps,
+        daily_p99_ms: daily.p99,
+        reject_rps: reject.rps,
+        card_p99_ratio_large_db: Number((large.p99 / Math.max(card.p99, 1)).toFixed(2)),
+        rss_mb: rssMb,
+      }),
+    );
+  } finally {
+    rss.stop();
+    await db.destroy();
+    await server.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
