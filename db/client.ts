@@ -13,3 +13,25 @@ export function createDb(databaseUrl: string, poolMax = 20): Db {
   });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
+
+const RETRYABLE_CODES = new Set(['40001', '40P01']);
+
+/** True for errors a transaction may be retried after: serialization failures and deadlocks. */
+export const isRetryableError = (err: unknown): boolean =>
+  RETRYABLE_CODES.has((err as { code?: string } | null)?.code ?? '');
+
+/**
+ * Runs `fn` in a transaction, retrying the whole transaction (a bounded number of times, with jitter) when
+ * Postgres reports a serialization failure or a deadlock. `fn` must be safe to run again: it may only write
+ * through the transaction it is given.
+ */
+export async function transact<T>(db: Db, fn: (trx: Tx) => Promise<T>, attempts = 8): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(fn);
+    } catch (err) {
+      if (!isRetryableError(err) || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+    }
+  }
+}

@@ -290,6 +290,19 @@ export async function refundTransfer(
         409,
       );
     }
+    const order = await trx
+      .selectFrom('orders')
+      .select('id')
+      .where('hold_transfer_id', '=', t.phase === 'pending' ? t.id : (t.pending_id ?? '0'))
+      .executeTakeFirst();
+    if (order) {
+      // The order's state, stock and payouts move together; only the market may refund it.
+      throw new AppError(
+        'order_refund_required',
+        `This transaction belongs to order #${order.id}; refund the order instead.`,
+        409,
+      );
+    }
     const now = deps.now();
     const base = { reason: 'refund', memo: reason ?? undefined, actor: actor.userId ?? undefined };
 

@@ -55,6 +55,9 @@ export interface FeedTransfer {
   reversed: number;
   /** Whether Refund applies: not itself a return of coins, and not yet fully given back. */
   refundable: boolean;
+  /** The market order whose escrow this transfer holds or settles; its admin actions go through the market. */
+  order: { id: string; state: string } | null;
+  listing: { id: string; state: string } | null;
   ref: Record<string, unknown> | null;
   actor: { userId: string; discordId: string; name: string } | null;
   createdAt: Date;
@@ -88,6 +91,10 @@ interface Row {
   a_name: string | null;
   hold_state: FeedTransfer['holdState'];
   reversed: string;
+  order_id: string | null;
+  order_state: string | null;
+  listing_id: string | null;
+  listing_state: string | null;
 }
 
 const party = (
@@ -107,6 +114,7 @@ const party = (
 
 function refundable(r: Row): boolean {
   if (r.phase === 'void' || r.reverses_id !== null || r.reason === 'partial_post_remainder') return false;
+  if (r.order_id !== null) return r.order_state !== 'refunded';
   if (r.phase === 'pending') return r.hold_state !== 'voided';
   return Number(r.reversed) < Number(r.amount);
 }
@@ -130,6 +138,8 @@ function toFeedTransfer(r: Row): FeedTransfer {
     reversesId: r.reverses_id === null ? null : String(r.reverses_id),
     reversed: Number(r.reversed),
     refundable: refundable(r),
+    order: r.order_id === null ? null : { id: String(r.order_id), state: r.order_state! },
+    listing: r.listing_id === null ? null : { id: String(r.listing_id), state: r.listing_state! },
     ref: r.ref,
     actor:
       r.actor_id !== null && r.a_discord !== null
@@ -153,7 +163,8 @@ async function selectFeedTransfers(
            cu.discord_id as c_discord, cu.username as c_name, cu.frozen as c_frozen, cfb.discord_id as c_frozen_by,
            au.discord_id as a_discord, au.username as a_name,
            h.state as hold_state,
-           coalesce((select sum(r.amount) from transfers r where r.reverses_id = t.id), 0) as reversed
+           coalesce((select sum(r.amount) from transfers r where r.reverses_id = t.id), 0) as reversed,
+           o.id as order_id, o.state as order_state, l.id as listing_id, l.state as listing_state
     from transfers t
     left join users du on du.id = t.debit_account_id
     left join users cu on cu.id = t.credit_account_id
@@ -161,6 +172,8 @@ async function selectFeedTransfers(
     left join users cfb on cfb.id = cu.frozen_by
     left join users au on au.id = t.actor_id
     left join transfers h on h.id = case when t.phase = 'pending' then t.id else t.pending_id end
+    left join orders o on o.hold_transfer_id = h.id
+    left join listings l on l.id = o.listing_id
     where ${where}
     order by t.id
     limit ${limit}`.execute(db);
@@ -389,6 +402,7 @@ export async function feedMessageFor(db: Db, transferId: string) {
 export interface FeedAnnotation {
   transferId: string;
   action: string;
+  target: { type: string; id: string };
   actorDiscordId: string | null;
   reason: string | null;
   /** The note's text for `tx.note`; what the action produced otherwise (e.g. the refund's amount). */
@@ -396,29 +410,52 @@ export interface FeedAnnotation {
   at: Date;
 }
 
-/** Admin actions on the given transactions (refunds, notes), oldest first, grouped by transaction. */
-export async function feedAnnotations(db: Db, transferIds: string[]): Promise<Map<string, FeedAnnotation[]>> {
+/**
+ * Admin actions on the given transactions, oldest first, grouped by transaction: refunds and notes on the
+ * transfer itself, and actions on the order or listing it belongs to.
+ */
+export async function feedAnnotations(
+  db: Db,
+  transfers: FeedTransfer[],
+): Promise<Map<string, FeedAnnotation[]>> {
   const out = new Map<string, FeedAnnotation[]>();
-  if (transferIds.length === 0) return out;
+  const byTarget = new Map<string, string[]>();
+  const link = (type: string, id: string, transferId: string) => {
+    const key = `${type}:${id}`;
+    byTarget.set(key, [...(byTarget.get(key) ?? []), transferId]);
+  };
+  for (const t of transfers) {
+    link('transfer', t.id, t.id);
+    if (t.order) link('order', t.order.id, t.id);
+    if (t.listing) link('listing', t.listing.id, t.id);
+  }
+  if (byTarget.size === 0) return out;
+  const targets = [...byTarget.keys()].map((k) => k.split(':') as [string, string]);
   const rows = await db
     .selectFrom('audit_log as a')
     .leftJoin('users as u', 'u.id', 'a.actor_id')
-    .select(['a.target_id', 'a.action', 'u.discord_id', 'a.reason', 'a.after', 'a.at'])
-    .where('a.target_type', '=', 'transfer')
-    .where('a.target_id', 'in', transferIds)
+    .select(['a.target_type', 'a.target_id', 'a.action', 'u.discord_id', 'a.reason', 'a.after', 'a.at'])
+    .where((eb) =>
+      eb.or(
+        targets.map(([type, id]) => eb.and([eb('a.target_type', '=', type), eb('a.target_id', '=', id)])),
+      ),
+    )
     .orderBy('a.id')
     .execute();
   for (const r of rows) {
-    const list = out.get(r.target_id!) ?? [];
-    list.push({
-      transferId: r.target_id!,
-      action: r.action,
-      actorDiscordId: r.discord_id,
-      reason: r.reason,
-      after: (r.after as Record<string, unknown> | null) ?? null,
-      at: r.at as Date,
-    });
-    out.set(r.target_id!, list);
+    for (const transferId of byTarget.get(`${r.target_type}:${r.target_id}`) ?? []) {
+      const list = out.get(transferId) ?? [];
+      list.push({
+        transferId,
+        action: r.action,
+        target: { type: r.target_type!, id: r.target_id! },
+        actorDiscordId: r.discord_id,
+        reason: r.reason,
+        after: (r.after as Record<string, unknown> | null) ?? null,
+        at: r.at as Date,
+      });
+      out.set(transferId, list);
+    }
   }
   return out;
 }

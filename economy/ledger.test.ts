@@ -374,7 +374,9 @@ describe('permanence', () => {
     await expect(t.db.deleteFrom('transfers').where('idempotency_key', '=', 't1').execute()).rejects.toThrow(
       /never deleted/,
     );
-    await expect(t.db.deleteFrom('accounts').where('id', '=', carol).execute()).rejects.toThrow(/never deleted/);
+    await expect(t.db.deleteFrom('accounts').where('id', '=', carol).execute()).rejects.toThrow(
+      /never deleted/,
+    );
   });
 });
 

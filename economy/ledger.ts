@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/client.ts';
+import { isRetryableError, type Db, type Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
 
 /** System accounts have fixed ids; a user's wallet has the user's id. */
@@ -222,7 +222,9 @@ async function runLedgerApply(executor: Tx | Db, ops: LedgerOp[], now: Date): Pr
 
 /**
  * Applies operations inside the caller's transaction, in order, as few batches as the batching rules allow.
- * Invalid operations are refused in TS and never reach SQL.
+ * Invalid operations are refused in TS and never reach SQL. The caller's transaction may fail with a
+ * serialization failure (a concurrent use of the same key) or a deadlock: run it with `transact` from
+ * db/client.ts, which retries it.
  */
 export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
   const results: (LedgerResult | undefined)[] = ops.map((op) => {
@@ -247,9 +249,6 @@ export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Dat
   }
   return results as LedgerResult[];
 }
-
-const RETRYABLE = new Set(['40001', '40P01']);
-const isRetryable = (err: unknown) => RETRYABLE.has((err as { code?: string }).code ?? '');
 
 export interface LedgerOptions {
   now?: () => Date;
@@ -355,13 +354,13 @@ export class Ledger {
       // A deferred operation goes first in the next batch: its wallet was credited earlier in this one.
       this.queue.unshift(...deferred);
     } catch (err) {
-      if (batch.length > 1 && !isRetryable(err)) {
+      if (batch.length > 1 && !isRetryableError(err)) {
         // One operation broke the statement; run each alone so the others still succeed.
         await Promise.all(batch.map((q) => this.runBatch([q])));
         return;
       }
       for (const q of batch) {
-        if (isRetryable(err)) q.resolve(refused('busy'));
+        if (isRetryableError(err)) q.resolve(refused('busy'));
         else q.reject(err);
       }
     }
@@ -372,7 +371,7 @@ export class Ledger {
       try {
         return await fn();
       } catch (err) {
-        if (!isRetryable(err) || attempt >= this.maxAttempts) throw err;
+        if (!isRetryableError(err) || attempt >= this.maxAttempts) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }

@@ -19,7 +19,9 @@ import { sql, type Kysely } from 'kysely';
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create type ledger_result as (
-      idx integer, code text, transfer_id bigint, replayed boolean, debit_balance bigint, credit_balance bigint)`.execute(db);
+      idx integer, code text, transfer_id bigint, replayed boolean, debit_balance bigint, credit_balance bigint)`.execute(
+    db,
+  );
 
   await sql`
     create function ledger_replay_code(t transfers, op jsonb, hold_amount bigint) returns text
@@ -51,11 +53,11 @@ export async function up(db: Kysely<any>): Promise<void> {
       raise exception 'ledger batch raced a concurrent use of the same key' using errcode = '40001';
     end $$`.execute(db);
 
-  // One statement per batch. Locks come first, in a fixed order: the holds and reversed transfers the batch
-  // refers to (by id), then the user wallets it touches (by id). Balances and hold states are read from the
-  // locking CTEs, which return the latest committed versions, never from the statement's older snapshot.
-  // The locking CTEs filter on an id array computed once (an InitPlan), not on a join: a row updated
-  // concurrently is re-checked against that same array, so it cannot drop out of the result.
+  // Locks come first, in a fixed order: the holds and reversed transfers the batch refers to (by id), then
+  // the user wallets it touches (by id). The batch itself is one statement that starts after the locks are
+  // held, so its snapshot sees the latest committed balances and hold states of every row it may change.
+  // (Reading balances from a locking CTE inside the same statement is not enough: under contention such a
+  // read can return a version older than the one locked.)
   await sql`
     create function ledger_apply(p_ops jsonb, p_now timestamptz)
     returns setof ledger_result
@@ -67,7 +69,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     set enable_seqscan = off
     set plan_cache_mode = force_generic_plan
     as $fn$
+    declare
+      v_refs bigint[];
     begin
+      select array_agg(x.id) into v_refs from (
+        select t.id from transfers t
+        where t.id = any(array(select (e->>'pending_id')::bigint from jsonb_array_elements(p_ops) e
+                               union all select (e->>'reverses')::bigint from jsonb_array_elements(p_ops) e))
+        order by t.id for update) x;
+      perform 1 from accounts a
+      where a.id = any(array(select (e->>'debit')::bigint from jsonb_array_elements(p_ops) e
+                             union all select (e->>'credit')::bigint from jsonb_array_elements(p_ops) e
+                             union all select t.debit_account_id from transfers t where t.id = any(v_refs)))
+        and a.kind = 'user'
+      order by a.id for update;
+
       return query
       with o as (
         select (j.ord - 1)::integer as idx, j.e,
@@ -77,22 +93,6 @@ export async function up(db: Kysely<any>): Promise<void> {
                coalesce((j.e->>'fee')::bigint, 0) as fee, (j.e->>'reverses')::bigint as reverses,
                coalesce((j.e->>'force')::boolean, false) as force
         from jsonb_array_elements(p_ops) with ordinality as j(e, ord)
-      ),
-      refs as (
-        select x.id, x.phase, x.state, x.amount, x.debit_account_id, x.expires_at
-        from transfers x
-        where x.id = any(array(select pending_id from o union all select reverses from o))
-        order by x.id
-        for update
-      ),
-      wallets as (
-        select a.id, a.kind, a.balance
-        from accounts a
-        where a.id = any(array(select debit from o union all select credit from o
-                               union all select debit_account_id from refs))
-          and a.kind = 'user'
-        order by a.id
-        for update
       ),
       m as (
         select o.*, ex as existing, ex.id as existing_id,
@@ -105,24 +105,22 @@ export async function up(db: Kysely<any>): Promise<void> {
                          else o.amount end as gross
         from o
         left join transfers ex on ex.idempotency_key = o.key
-        left join refs h on h.id = o.pending_id and h.phase = 'pending' and o.op in ('post', 'void')
+        left join transfers h on h.id = o.pending_id and h.phase = 'pending' and o.op in ('post', 'void')
       ),
       c as (
         select m.*,
-               coalesce(dw.kind, da.kind) as d_kind, dw.balance as d_bal, coalesce(du.frozen, false) as d_frozen,
-               coalesce(cw.kind, ca.kind) as c_kind, coalesce(cu.frozen, false) as c_frozen,
+               da.kind as d_kind, da.balance as d_bal, coalesce(du.frozen, false) as d_frozen,
+               ca.kind as c_kind, coalesce(cu.frozen, false) as c_frozen,
                (select x.amount - coalesce((select sum(r.amount) from transfers r where r.reverses_id = x.id), 0)
-                  from refs x
+                  from transfers x
                  where x.id = m.reverses and x.state = 'posted' and x.phase <> 'pending') as reversible,
                exists (select 1 from m m2
                         where m2.idx < m.idx and m.d_id >= 1000
                           and (m2.c_id = m.d_id or (m2.op = 'post' and m2.h_debit = m.d_id))) as credited_earlier
         from m
-        left join wallets dw on dw.id = m.d_id
-        left join accounts da on da.id = m.d_id and m.d_id < 1000
+        left join accounts da on da.id = m.d_id
         left join users du on du.id = m.d_id
-        left join wallets cw on cw.id = m.c_id
-        left join accounts ca on ca.id = m.c_id and m.c_id < 1000
+        left join accounts ca on ca.id = m.c_id
         left join users cu on cu.id = m.c_id
       ),
       r as (
@@ -158,9 +156,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       ),
       running as (
         select d.idx, d.account,
-               w.balance + sum(d.delta) over (partition by d.account order by d.idx
+               a.balance + sum(d.delta) over (partition by d.account order by d.idx
                                               rows between unbounded preceding and current row) as after
-        from deltas d join wallets w on w.id = d.account
+        from deltas d join accounts a on a.id = d.account
       ),
       moved as (
         update accounts a set balance = a.balance + s.delta

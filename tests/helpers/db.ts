@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDb, type Db } from '../../db/client.ts';
-import { TEMPLATE_DB, databaseUrl } from './env.ts';
+import { inject } from 'vitest';
+import { databaseUrl, testDbName } from './env.ts';
 
 export interface TestDatabase {
   name: string;
@@ -22,11 +23,12 @@ async function adminQuery(text: string): Promise<void> {
 
 /** A fresh database cloned from the migrated template, private to the calling test file. */
 export async function createTestDatabase(poolMax = 20): Promise<TestDatabase> {
-  const name = `coinhub_t_${randomBytes(6).toString('hex')}`;
+  const name = testDbName('db');
+  const template = inject('templateDb');
   // Cloning needs the template to have no other sessions; retry briefly while another file clones it.
   for (let attempt = 0; ; attempt++) {
     try {
-      await adminQuery(`create database ${name} template ${TEMPLATE_DB}`);
+      await adminQuery(`create database ${name} template ${template}`);
       break;
     } catch (err) {
       if ((err as { code?: string }).code !== '55006' || attempt > 50) throw err;
