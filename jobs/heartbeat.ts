@@ -48,8 +48,14 @@ export async function startHeartbeat(options: HeartbeatOptions): Promise<Heartbe
   };
 
   await beat();
+  let beating = false;
   const timer = setInterval(() => {
-    running = running.then(beat);
+    // A probe that hangs (until its timeout) must not pile up further beats behind it.
+    if (beating) return;
+    beating = true;
+    running = beat().finally(() => {
+      beating = false;
+    });
   }, intervalMs);
   timer.unref();
   return {

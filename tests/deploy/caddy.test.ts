@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/server-process.ts';
 import { COMPOSE_FILE, ROOT, loadCompose } from './compose-check.ts';
+import { plainRequest as get } from './http.ts';
 
 const CADDYFILE = fileURLToPath(new URL('docker/caddy/Caddyfile', ROOT));
 const text = readFileSync(CADDYFILE, 'utf8');
@@ -105,20 +106,6 @@ describe.skipIf(!hasCaddy)('Caddy running the Caddyfile', () => {
     await new Promise<void>((resolve) => (upstream ? upstream.close(() => resolve()) : resolve()));
     rmSync(scratch, { recursive: true, force: true });
   });
-
-  function get(url: string) {
-    return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>(
-      (resolve, reject) => {
-        http
-          .get(url, { agent: false }, (res) => {
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c.toString()));
-            res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-          })
-          .on('error', reject);
-      },
-    );
-  }
 
   it('proxies the API paths on both domains and serves the panel (with its SPA fallback) on the panel domain', async () => {
     for (const base of [panelUrl, apiUrl]) {

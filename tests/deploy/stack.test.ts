@@ -5,7 +5,6 @@
  * from files as Docker secrets are. The healthcheck command the Dockerfile and compose use runs against them too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +24,7 @@ import { REDIS_URL, databaseUrl } from '../helpers/env.ts';
 import { TEST_APPLICATION_ID, TEST_GUILD_ID, ping, slashCommand } from '../helpers/interactions.ts';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { ROOT } from './compose-check.ts';
+import { plainRequest as request } from './http.ts';
 
 const ROOT_DIR = fileURLToPath(ROOT);
 const BOT_TOKEN = 'stack-bot-token.abc.def';
@@ -115,24 +115,12 @@ async function waitFor<T>(
   }
 }
 
-/**
- * One HTTP request on a fresh connection (GET, or POST with a body). The processes idle between steps longer than
- * Node's keep-alive timeout, and a pooled connection closed by the server would fail the test for no fault of theirs.
- */
-function request(url: string, options: { body?: string; headers?: Record<string, string> } = {}) {
-  return new Promise<{ status: number; json: () => unknown }>((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: options.body === undefined ? 'GET' : 'POST', headers: options.headers, agent: false },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, json: () => JSON.parse(text) }));
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
+async function ledgerChecks(): Promise<number> {
+  const { n } = await db
+    .selectFrom('ledger_checks')
+    .select((e) => e.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
 }
 
 async function adminQuery(text: string) {
@@ -266,14 +254,7 @@ describe('the compose stack, run as processes', () => {
   it('a batch of queued jobs is shared by the workers and each runs once', async () => {
     const redis = createRedis(REDIS_URL, 'command', 'deploy-test');
     const queues = new Queues(redis, `${REDIS_PREFIX}:bull`, createLogger('silent'));
-    const before = Number(
-      (
-        await db
-          .selectFrom('ledger_checks')
-          .select((e) => e.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+    const before = await ledgerChecks();
     const JOBS = 12;
     for (let i = 0; i < JOBS; i++)
       await queues.enqueue(ledgerCheckJob, {}, { jobId: `deploy-check-${run}-${i}` });
@@ -282,18 +263,12 @@ describe('the compose stack, run as processes', () => {
     await queues.close();
     redis.disconnect();
 
-    const count = async () =>
-      Number(
-        (
-          await db
-            .selectFrom('ledger_checks')
-            .select((e) => e.fn.countAll().as('n'))
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
-    await waitFor(async () => ((await count()) >= before + JOBS ? true : undefined), 'the ledger checks');
+    await waitFor(
+      async () => ((await ledgerChecks()) >= before + JOBS ? true : undefined),
+      'the ledger checks',
+    );
     await new Promise((r) => setTimeout(r, 2000));
-    expect(await count()).toBe(before + JOBS);
+    expect(await ledgerChecks()).toBe(before + JOBS);
     const handled = workers.map(
       (w) =>
         w
