@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './compose-check.ts';
+import { COMPOSE_FILE, ROOT, loadCompose } from './compose-check.ts';
 import { dockerfileFindings, dockerfileStages, runtimeFindings } from './dockerfile-check.ts';
 
 const dockerfile = readFileSync(new URL('docker/Dockerfile', ROOT), 'utf8');
@@ -28,8 +28,9 @@ describe('docker/Dockerfile lint', () => {
     expect(tsconfig.compilerOptions.outDir).toBe('dist');
     expect(args('CMD')).toBe('["node", "dist/functions/server.js"]');
     expect(args('HEALTHCHECK')).toContain('CMD ["node", "dist/scripts/healthcheck.js"]');
-    const compose = readFileSync(new URL('docker-compose.yml', ROOT), 'utf8');
-    expect(compose).toContain('test: ["CMD", "node", "dist/scripts/healthcheck.js"]');
+    const compose = loadCompose(readFileSync(COMPOSE_FILE, 'utf8'));
+    for (const role of ['api', 'worker'])
+      expect(compose.services[role].healthcheck.test).toEqual(['CMD', 'node', 'dist/scripts/healthcheck.js']);
   });
 
   it('finds the problems it is meant to find (the lint can fail)', () => {
