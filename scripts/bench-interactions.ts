@@ -9,7 +9,8 @@
  * Last line: {"card_rps":..,"card_p99_ms":..,"daily_rps":..,"daily_p99_ms":..,"reject_rps":..,
  *             "card_p99_ratio_large_db":..,"rss_mb":..}
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -27,6 +28,27 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SMALL_USERS = 2_000;
 const LARGE_USERS = 100_000;
 const LARGE_TRANSFERS = 1_000_000;
+/** The server runs compiled, as in the Docker image; BENCH_TSX=1 runs the TypeScript entry through tsx instead. */
+const BUILD_DIR = '.dev/bench-dist';
+
+function serverEntry(): string[] {
+  if (process.env.BENCH_TSX === '1') return ['--import', 'tsx', 'functions/server.ts'];
+  console.log(`compiling to ${BUILD_DIR}…`);
+  rmSync(BUILD_DIR, { recursive: true, force: true });
+  try {
+    execFileSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR],
+      {
+        stdio: 'pipe',
+      },
+    );
+  } catch (err) {
+    // Type errors still emit JavaScript; only a missing entry point is fatal.
+    if (!existsSync(`${BUILD_DIR}/functions/server.js`)) throw err;
+  }
+  return [`${BUILD_DIR}/functions/server.js`];
+}
 
 async function freshDatabase(): Promise<string> {
   const admin = new pg.Client({ connectionString: `${PG}/postgres` });
@@ -128,6 +150,7 @@ async function main() {
   const server = await startServer(
     {
       NODE_ENV: 'production',
+      ROLE: 'all',
       LOG_LEVEL: 'warn',
       DATABASE_URL: url,
       REDIS_URL,
@@ -137,7 +160,7 @@ async function main() {
       RATE_LIMIT_ACTIONS: '10000',
       RATE_LIMIT_WINDOW_S: '1',
     },
-    { timeoutMs: 120_000 },
+    { timeoutMs: 120_000, entry: serverEntry() },
   );
   const rss = rssSampler(server.child.pid!);
   const db = createDb(url, 4);

@@ -110,7 +110,7 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
     if (!route) return failed(UNKNOWN_ACTION);
 
     const discordUser = (interaction.member?.user ?? interaction.user) as APIUser;
-    const log = meta.log.child({ interactionId: interaction.id, discordId: discordUser.id });
+    const { log } = meta;
     try {
       // Autocomplete fires on every keystroke; it reads, so it does not spend the user's action budget.
       if (
@@ -128,7 +128,7 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
       return await route({ deps, interaction, user, discordUser, log, requestId: meta.requestId });
     } catch (err) {
       if (err instanceof AppError) return failed(err.message);
-      log.error({ err }, 'interaction failed');
+      log.error({ err, interactionId: interaction.id, discordId: discordUser.id }, 'interaction failed');
       return failed(
         `Something went wrong on our side. If it keeps happening, tell an admin (ref ${meta.requestId}).`,
       );

@@ -292,6 +292,32 @@ describe('the Coin Hub', () => {
     expect(await balanceOf(friend.id)).toBe(500);
   });
 
+  it('a frozen player can look at their card but can neither claim nor pay, nor be paid', async () => {
+    const me = newActor();
+    const friend = newActor();
+    await ask(slashCommand('daily', me));
+    await ask(slashCommand('coins', friend));
+    await rig.db.db
+      .updateTable('users')
+      .set({ frozen: true, frozen_reason: 'test' })
+      .where('discord_id', '=', me.id)
+      .execute();
+    rig.setClockOffset(24 * 3600 * 1000);
+    try {
+      expect((await ask(buttonClick('hub:daily', me))).content).toMatch(/frozen/i);
+    } finally {
+      rig.setClockOffset(0);
+    }
+    expect((await ask(slashCommand('pay', me, { user: { user: friend }, amount: 5 }))).content).toMatch(
+      /frozen/i,
+    );
+    expect((await ask(slashCommand('pay', friend, { user: { user: me }, amount: 5 }))).content).toMatch(
+      /frozen/i,
+    );
+    expect(field((await ask(buttonClick('hub:card', me))).embeds![0], 'Balance')).toBe('100 coins');
+    expect(await balanceOf(me.id)).toBe(100);
+  });
+
   it('/help explains the rules with the configured numbers', async () => {
     const data = await ask(slashCommand('help', newActor()));
     const text = embedText(data.embeds![0]);
