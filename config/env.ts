@@ -129,22 +129,35 @@ function withSecretFiles(env: NodeJS.ProcessEnv): Record<string, string | undefi
   return out;
 }
 
-/** Parses the environment once; throws ConfigError naming the first bad variable. */
-export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const result = envSchema.safeParse(withSecretFiles(env));
+/** Parses `env` (secret files resolved) with `schema`; throws ConfigError naming the first bad variable. */
+function parseWith<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(withSecretFiles(env));
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const name = issue.path.join('.');
     const problem = issue.code === 'invalid_type' && !env[name] ? 'is required' : issue.message;
     throw new ConfigError(`${name} ${problem}`);
   }
-  const cfg = result.data;
-  if (cfg.DATABASE_PASSWORD !== undefined) {
-    const withPassword = new URL(cfg.DATABASE_URL);
-    withPassword.password = encodeURIComponent(cfg.DATABASE_PASSWORD);
-    cfg.DATABASE_URL = withPassword.toString();
-  }
-  return Object.freeze(cfg);
+  return result.data;
+}
+
+/** Puts DATABASE_PASSWORD, when given, into DATABASE_URL. */
+function withDatabasePassword<T extends { DATABASE_URL: string; DATABASE_PASSWORD?: string }>(cfg: T): T {
+  if (cfg.DATABASE_PASSWORD === undefined) return cfg;
+  const url = new URL(cfg.DATABASE_URL);
+  url.password = encodeURIComponent(cfg.DATABASE_PASSWORD);
+  return { ...cfg, DATABASE_URL: url.toString() };
+}
+
+/** Parses the environment once; throws ConfigError naming the first bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  return Object.freeze(withDatabasePassword(parseWith(envSchema, env)));
+}
+
+/** DATABASE_URL with DATABASE_PASSWORD(_FILE) applied, for tools that need only the database (ledger:check). */
+export function parseDatabaseUrl(env: NodeJS.ProcessEnv): string {
+  return withDatabasePassword(parseWith(envSchema.pick({ DATABASE_URL: true, DATABASE_PASSWORD: true }), env))
+    .DATABASE_URL;
 }
 
 let cached: Config | undefined;

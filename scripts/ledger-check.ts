@@ -2,19 +2,20 @@
  * npm run ledger:check [-- --json] — verifies the ledger's invariants against DATABASE_URL.
  * Prints one JSON line with --json, a short report otherwise; exits 1 when the ledger is not consistent.
  */
-import { envSchema } from '../config/env.ts';
+import { ConfigError, parseDatabaseUrl } from '../config/env.ts';
 import { createDb } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 
-const parsed = envSchema.pick({ DATABASE_URL: true }).safeParse(process.env);
-if (!parsed.success) {
-  process.stderr.write(
-    `coinhub: configuration error: DATABASE_URL ${process.env.DATABASE_URL ? 'is malformed' : 'is required'}\n`,
-  );
+let databaseUrl: string;
+try {
+  databaseUrl = parseDatabaseUrl(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`coinhub: configuration error: ${err.message}\n`);
   process.exit(1);
 }
 
-const db = createDb(parsed.data.DATABASE_URL, 1);
+const db = createDb(databaseUrl, 1);
 try {
   const report = await checkLedger(db);
   if (process.argv.includes('--json')) {
