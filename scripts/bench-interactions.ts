@@ -14,7 +14,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { createLogger } from '../config/logger.ts';
 import { createDb, type Db } from '../db/client.ts';
+import { runMigrations } from '../db/migrate.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
 import { buttonClick } from '../tests/helpers/interactions.ts';
@@ -23,6 +25,7 @@ import { startServer } from '../tests/helpers/server-process.ts';
 const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
+const LARGE_DB_NAME = 'coinhub_bench_interactions_large';
 const CONNECTIONS = 50;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SMALL_USERS = 2_000;
@@ -50,13 +53,15 @@ function serverEntry(): string[] {
   return [`${BUILD_DIR}/functions/server.js`];
 }
 
-async function freshDatabase(): Promise<string> {
+/** Drops and recreates `name`, migrated. */
+async function freshDatabase(name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: `${PG}/postgres` });
   await admin.connect();
-  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.query(`create database ${DB_NAME}`);
+  await admin.query(`drop database if exists ${name} with (force)`);
   await admin.end();
-  return `${PG}/${DB_NAME}`;
+  const url = `${PG}/${name}`;
+  await runMigrations(url, createLogger('warn', 'bench'));
+  return url;
 }
 
 /**
@@ -145,25 +150,8 @@ async function load(url: string, bodies: Prepared[], seconds = SECONDS) {
 }
 
 async function main() {
-  const url = await freshDatabase();
+  const entry = serverEntry();
   const signer = createDiscordSigner();
-  const server = await startServer(
-    {
-      NODE_ENV: 'production',
-      ROLE: 'all',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: url,
-      REDIS_URL,
-      REDIS_PREFIX: `bench-${process.pid}`,
-      DISCORD_PUBLIC_KEY: signer.publicKeyHex,
-      // The limiter still runs on every request; the bench's users click far more often than people do.
-      RATE_LIMIT_ACTIONS: '10000',
-      RATE_LIMIT_WINDOW_S: '1',
-    },
-    { timeoutMs: 120_000, entry: serverEntry() },
-  );
-  const rss = rssSampler(server.child.pid!);
-  const db = createDb(url, 4);
   const sign = (payload: unknown): Prepared => {
     const body = JSON.stringify(payload);
     return { body, headers: signer.signedHeaders(body) };
@@ -175,85 +163,130 @@ async function main() {
         buttonClick('hub:card', { id: (discordBase + BigInt(id)).toString(), username: `seed${id}` }),
       );
     });
-  try {
-    console.log(`seeding ${SMALL_USERS} users…`);
-    const smallBase = 400_000_000_000_000_000n;
-    await seedLedger(db, 1_000_000, SMALL_USERS, SMALL_USERS * 3, smallBase);
+  /** The real entry point on `url`, with its RSS sampled until it stops. */
+  const serve = async (url: string) => {
+    const server = await startServer(
+      {
+        NODE_ENV: 'production',
+        ROLE: 'all',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: url,
+        REDIS_URL,
+        REDIS_PREFIX: `bench-${process.pid}`,
+        DISCORD_PUBLIC_KEY: signer.publicKeyHex,
+        // The limiter still runs on every request; the bench's users click far more often than people do.
+        RATE_LIMIT_ACTIONS: '10000',
+        RATE_LIMIT_WINDOW_S: '1',
+      },
+      { timeoutMs: 120_000, entry },
+    );
+    return { server, rss: rssSampler(server.child.pid!) };
+  };
 
-    const probe = await fetch(`${server.url}/interactions`, {
+  // Phase 1: a nearly empty database (2,000 players with a few transfers each).
+  const smallBase = 400_000_000_000_000_000n;
+  const smallUrl = await freshDatabase(DB_NAME);
+  const small = createDb(smallUrl, 4);
+  console.log(`seeding ${SMALL_USERS} users…`);
+  await seedLedger(small, 1_000_000, SMALL_USERS, SMALL_USERS * 3, smallBase);
+  const a = await serve(smallUrl);
+  let card, daily, reject, rssSmall;
+  try {
+    const probe = await fetch(`${a.server.url}/interactions`, {
       method: 'POST',
       ...cardClicks(1_000_000, 1, smallBase, 1)[0]!,
     });
     const probeBody = (await probe.json()) as { data?: { embeds?: { title?: string }[] } };
-    if (probeBody.data?.embeds?.[0]?.title !== 'My Card')
+    if (probeBody.data?.embeds?.[0]?.title !== 'My Card') {
       throw new Error(`unexpected card answer: ${JSON.stringify(probeBody)}`);
-
+    }
     console.log('warm-up…');
-    await load(server.url, cardClicks(1_000_000, SMALL_USERS, smallBase, 5_000), 3);
+    await load(a.server.url, cardClicks(1_000_000, SMALL_USERS, smallBase, 5_000), 3);
     console.log('My Card…');
-    const card = await load(server.url, cardClicks(1_000_000, SMALL_USERS, smallBase));
+    card = await load(a.server.url, cardClicks(1_000_000, SMALL_USERS, smallBase));
     console.log(JSON.stringify({ phase: 'card', ...card }));
 
     console.log('Claim Daily, distinct users…');
     const dailyBase = 500_000_000_000_000_000n;
-    const daily = await load(
-      server.url,
+    daily = await load(
+      a.server.url,
       Array.from({ length: 60_000 }, (_, i) =>
         sign(buttonClick('hub:daily', { id: (dailyBase + BigInt(i)).toString(), username: `daily${i}` })),
       ),
     );
     console.log(JSON.stringify({ phase: 'daily', ...daily }));
-    const claims = await sql<{ n: string }>`select count(*) as n from daily_claims`.execute(db);
 
     console.log('bad signatures…');
-    const bad = sign(buttonClick('hub:card', { id: '400000000000000001' }));
-    const badSig = bad.headers['x-signature-ed25519']!;
+    const valid = sign(buttonClick('hub:card', { id: '400000000000000001' }));
+    const sig = valid.headers['x-signature-ed25519']!;
     const forged = {
-      ...bad,
-      headers: { ...bad.headers, 'x-signature-ed25519': (badSig[0] === 'a' ? 'b' : 'a') + badSig.slice(1) },
+      ...valid,
+      headers: { ...valid.headers, 'x-signature-ed25519': (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1) },
     };
-    const reject = await load(server.url, [forged]);
+    reject = await load(a.server.url, [forged]);
     console.log(JSON.stringify({ phase: 'reject', ...reject }));
-
-    console.log(`seeding ${LARGE_USERS} users and ${LARGE_TRANSFERS} transfers…`);
-    const largeBase = 600_000_000_000_000_000n;
-    await seedLedger(db, 2_000_000, LARGE_USERS, LARGE_TRANSFERS, largeBase);
-    await load(server.url, cardClicks(2_000_000, LARGE_USERS, largeBase, 5_000), 3);
-    console.log('My Card, large database…');
-    const large = await load(server.url, cardClicks(2_000_000, LARGE_USERS, largeBase));
-    console.log(JSON.stringify({ phase: 'card_large', ...large }));
-
-    const ledger = await checkLedger(db);
-    const transfers = await sql<{ n: string }>`select count(*) as n from transfers`.execute(db);
-    console.log(
-      JSON.stringify({
-        ledger_ok: ledger.ok,
-        transfers: Number(transfers.rows[0]!.n),
-        daily_claims: Number(claims.rows[0]!.n),
-        reject_all_401: reject.ok === 0 && reject.errors === 0,
-      }),
-    );
-    if (!ledger.ok) throw new Error(`ledger check failed: ${JSON.stringify(ledger)}`);
-    const rssMb = rss.stop();
-    console.log(
-      JSON.stringify({
-        card_rps: card.rps,
-        card_p99_ms: card.p99,
-        daily_rps: daily.rps,
-        daily_p99_ms: daily.p99,
-        reject_rps: reject.rps,
-        card_p99_ratio_large_db: Number((large.p99 / Math.max(card.p99, 1)).toFixed(2)),
-        rss_mb: rssMb,
-      }),
-    );
   } finally {
-    rss.stop();
-    await db.destroy();
-    await server.stop();
+    rssSmall = a.rss.stop();
+    await a.server.stop();
   }
+  const claims = Number(
+    (await sql<{ n: string }>`select count(*) as n from daily_claims`.execute(small)).rows[0]!.n,
+  );
+  const smallLedger = await checkLedger(small);
+  await small.destroy();
+
+  // Phase 2: the same card on 100,000 players and 1,000,000 transfers, seeded before the server starts (so the
+  // transaction feed treats it as history, as it would a real community's).
+  const largeBase = 600_000_000_000_000_000n;
+  const largeUrl = await freshDatabase(LARGE_DB_NAME);
+  const large = createDb(largeUrl, 4);
+  console.log(`seeding ${LARGE_USERS} users and ${LARGE_TRANSFERS} transfers…`);
+  await seedLedger(large, 2_000_000, LARGE_USERS, LARGE_TRANSFERS, largeBase);
+  const b = await serve(largeUrl);
+  let cardLarge, rssLarge;
+  try {
+    await load(b.server.url, cardClicks(2_000_000, LARGE_USERS, largeBase, 5_000), 3);
+    console.log('My Card, large database…');
+    cardLarge = await load(b.server.url, cardClicks(2_000_000, LARGE_USERS, largeBase));
+    console.log(JSON.stringify({ phase: 'card_large', ...cardLarge }));
+  } finally {
+    rssLarge = b.rss.stop();
+    await b.server.stop();
+  }
+  const largeLedger = await checkLedger(large);
+  const transfers = Number(
+    (await sql<{ n: string }>`select count(*) as n from transfers`.execute(large)).rows[0]!.n,
+  );
+  await large.destroy();
+
+  console.log(
+    JSON.stringify({
+      ledger_ok: smallLedger.ok && largeLedger.ok,
+      large_db_transfers: transfers,
+      daily_claims: claims,
+      reject_all_401: reject.ok === 0 && reject.errors === 0,
+      rss_mb_small: rssSmall,
+      rss_mb_large: rssLarge,
+    }),
+  );
+  if (!smallLedger.ok || !largeLedger.ok) throw new Error('ledger check failed');
+  console.log(
+    JSON.stringify({
+      card_rps: card.rps,
+      card_p99_ms: card.p99,
+      daily_rps: daily.rps,
+      daily_p99_ms: daily.p99,
+      reject_rps: reject.rps,
+      card_p99_ratio_large_db: Number((cardLarge.p99 / Math.max(card.p99, 1)).toFixed(2)),
+      rss_mb: Math.max(rssSmall, rssLarge),
+    }),
+  );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
