@@ -1,4 +1,5 @@
 import {
+  ApplicationCommandType,
   InteractionResponseType,
   InteractionType,
   type APIInteraction,
@@ -74,7 +75,7 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
     switch (interaction.type) {
       case InteractionType.ApplicationCommand: {
         const command = commands.get(interaction.data.name);
-        if (!command || interaction.data.type !== 1) return undefined;
+        if (!command || interaction.data.type !== ApplicationCommandType.ChatInput) return undefined;
         return (ctx) => command.handle(ctx, interaction as Parameters<Command['handle']>[1]);
       }
       case InteractionType.ApplicationCommandAutocomplete: {
