@@ -24,8 +24,8 @@ export function isRetryable(err: unknown): boolean {
   return e.code === '23505' && e.constraint === 'orders_idempotency_key_key';
 }
 
-/** Signals that a concurrent transaction committed the same idempotency key; a retry will replay it. */
-export class ConcurrentTwin extends Error {
+/** A conflict with a concurrent transaction that a rerun resolves (e.g. stock read without a lock changed). */
+export class Conflict extends Error {
   readonly code = '40001';
 }
 
@@ -57,7 +57,8 @@ export class TxBatcher<Req, Res> {
 
   constructor(
     private readonly db: Db,
-    private readonly run: (trx: Tx, reqs: Req[]) => Promise<Outcome<Res>[]>,
+    /** `attempt` counts from 1; a rerun after a conflict may choose a more careful plan. */
+    private readonly run: (trx: Tx, reqs: Req[], attempt: number) => Promise<Outcome<Res>[]>,
     private readonly conflictKey: (req: Req) => string,
     options: BatcherOptions = {},
   ) {
@@ -97,11 +98,12 @@ export class TxBatcher<Req, Res> {
 
   private async runBatch(batch: Queued<Req, Res>[]): Promise<void> {
     try {
-      const outcomes = await this.withRetries(() =>
+      const outcomes = await this.withRetries((attempt) =>
         this.db.transaction().execute((trx) =>
           this.run(
             trx,
             batch.map((q) => q.req),
+            attempt,
           ),
         ),
       );
@@ -123,10 +125,10 @@ export class TxBatcher<Req, Res> {
     }
   }
 
-  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
+  private async withRetries<T>(fn: (attempt: number) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await fn();
+        return await fn(attempt);
       } catch (err) {
         if (!isRetryable(err) || attempt >= this.maxAttempts) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));

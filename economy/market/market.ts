@@ -27,12 +27,17 @@ export class Market {
   constructor(
     db: Db,
     readonly settings: MarketSettings,
-    options: MarketOptions = {},
+    { now, ...batching }: MarketOptions = {},
   ) {
-    this.now = options.now ?? (() => new Date());
+    this.now = now ?? (() => new Date());
+    // Two batches in flight: a hot listing or seller serialises concurrent batches on its row lock anyway,
+    // and fewer, larger batches share each commit among more purchases.
+    const options = { maxInFlight: 2, ...batching };
+    // The first attempt buys optimistically; a rerun after a conflict locks the listings first.
     this.buys = new TxBatcher(
       db,
-      (trx, reqs) => buyInTransaction(trx, settings, reqs, this.now()),
+      (trx, reqs, attempt) =>
+        buyInTransaction(trx, settings, reqs, this.now(), { lockListings: attempt > 1 }),
       (r) => r.key,
       options,
     );

@@ -9,7 +9,7 @@ import {
   type LedgerOp,
   type LedgerResult,
 } from '../ledger.ts';
-import { ConcurrentTwin, RequestFailed, type Outcome } from './batcher.ts';
+import { Conflict, RequestFailed, type Outcome } from './batcher.ts';
 import { marketFee } from './fees.ts';
 import { requireReason } from './listings.ts';
 import {
@@ -88,67 +88,42 @@ const UNAVAILABLE: Record<Exclude<Listing['state'], 'active'>, string> = {
 
 /**
  * Buys from listings inside the caller's transaction: per request, re-checks the listing (active, the
- * price the buyer saw, enough stock), refuses self-purchase and frozen accounts, takes the stock, holds the
- * buyer's coins in escrow and creates the order. A refused request writes nothing; a retried key returns
- * its first order. Listings are locked in id order before any wallet, so concurrent batches cannot oversell.
+ * price the buyer saw, enough stock), refuses self-purchase and frozen accounts, holds the buyer's coins in
+ * escrow, creates the order and takes the stock. A refused request writes nothing; a retried key returns
+ * its first order.
+ *
+ * `lockListings: false` is the optimistic plan: listings are read without a lock and the stock is taken at
+ * the end by a conditional update (still active, same price, enough left), so a hot listing's row lock is
+ * held only for that update and the commit. If the condition fails, this throws a Conflict and the caller
+ * reruns with `lockListings: true`, which locks the listings first. Either way no listing is ever oversold:
+ * the stock only moves in a statement that checks it.
  */
 export async function buyInTransaction(
   trx: Tx,
   settings: MarketSettings,
   requests: BuyRequest[],
   now: Date,
+  options: { lockListings?: boolean } = {},
 ): Promise<Outcome<Purchase>[]> {
   const out: (Outcome<Purchase> | undefined)[] = requests.map((r) => checkBuyRequest(r) ?? undefined);
-  const open = () => requests.flatMap((r, i) => (out[i] ? [] : [{ r, i }]));
+  const valid = requests.flatMap((r, i) => (out[i] ? [] : [{ r, i }]));
+  if (valid.length === 0) return out as Outcome<Purchase>[];
 
-  // Replays first: a key that already made an order returns that order.
-  const keys = open().map(({ r }) => r.key);
-  if (keys.length > 0) {
-    const existing = await trx
-      .selectFrom('orders')
-      .select([...ORDER_COLUMNS, 'idempotency_key'])
-      .where('idempotency_key', 'in', keys)
-      .execute();
-    if (existing.length > 0) {
-      const byKey = new Map(existing.map((o) => [o.idempotency_key, o]));
-      const listings = await loadListings(trx, [...new Set(existing.map((o) => String(o.listing_id)))]);
-      for (const { r, i } of open()) {
-        const row = byKey.get(r.key);
-        if (!row) continue;
-        const order = toOrder(row);
-        out[i] =
-          order.listingId === r.listingId && order.buyerId === r.buyerId && order.quantity === r.quantity
-            ? { ok: true, value: { order, listing: listings.get(order.listingId)!, replayed: true } }
-            : fail('key_reused', 'This request was already used for a different purchase.');
-      }
-    }
-  }
-
-  const pending = open();
-  if (pending.length === 0) return out as Outcome<Purchase>[];
-
-  const listingIds = [...new Set(pending.map(({ r }) => r.listingId))].sort(byNumericId);
-  const locked = await trx
-    .selectFrom('listings')
-    .select(LISTING_COLUMNS)
-    .where('id', 'in', listingIds)
-    .orderBy('id')
-    .forUpdate()
-    .execute();
-  const listings = new Map(locked.map((row) => [String(row.id), toListing(row)]));
-  const userIds = [
-    ...new Set(pending.flatMap(({ r }) => [r.buyerId, listings.get(r.listingId)?.sellerId ?? r.buyerId])),
-  ];
-  const users = new Map(
-    (await trx.selectFrom('users').select(['id', 'frozen']).where('id', 'in', userIds).execute()).map((u) => [
-      String(u.id),
-      u.frozen,
-    ]),
-  );
+  const listingIds = [...new Set(valid.map(({ r }) => r.listingId))].sort(byNumericId);
+  let read = trx
+    .selectFrom('listings as l')
+    .leftJoin('users as u', 'u.id', 'l.seller_id')
+    .select([...LISTING_COLUMNS.map((c) => `l.${c}` as const), 'u.frozen as seller_frozen'])
+    .where('l.id', 'in', listingIds)
+    .orderBy('l.id');
+  if (options.lockListings) read = read.forNoKeyUpdate('l');
+  const rows = await read.execute();
+  const listings = new Map(rows.map((row) => [String(row.id), toListing(row)]));
+  const frozenSellers = new Set(rows.filter((row) => row.seller_frozen).map((row) => String(row.seller_id)));
 
   const stock = new Map([...listings].map(([id, l]) => [id, l.quantityLeft]));
   let waiting: { r: BuyRequest; i: number; listing: Listing }[] = [];
-  for (const { r, i } of pending) {
+  for (const { r, i } of valid) {
     const listing = listings.get(r.listingId);
     if (!listing) out[i] = fail('listing_not_found', 'That listing does not exist.', 404);
     else if (listing.state !== 'active') out[i] = fail('listing_unavailable', UNAVAILABLE[listing.state]);
@@ -161,10 +136,7 @@ export async function buyInTransaction(
       );
     } else if (listing.sellerId === r.buyerId)
       out[i] = fail('self_purchase', 'You cannot buy your own listing.', 403);
-    else if (!users.has(r.buyerId)) out[i] = fail('unknown_user', 'You have no Coinhub account yet.', 404);
-    else if (users.get(r.buyerId))
-      out[i] = fail('buyer_frozen', 'Your account is frozen, so you cannot buy.', 403);
-    else if (listing.sellerId !== null && users.get(listing.sellerId)) {
+    else if (listing.sellerId !== null && frozenSellers.has(listing.sellerId)) {
       out[i] = fail(
         'seller_frozen',
         "The seller's account is frozen; this listing cannot be bought right now.",
@@ -177,6 +149,7 @@ export async function buyInTransaction(
     expiresAt.getTime() + settings.confirmWindowH * HOUR + HOLD_GRACE_DAYS * 24 * HOUR,
   );
   const held: { r: BuyRequest; i: number; listing: Listing; holdId: string }[] = [];
+  const twins: number[] = [];
   // Stock goes to requests in arrival order. A hold the ledger refuses gives its stock back, and requests
   // that found the listing short get another round with it.
   for (;;) {
@@ -198,19 +171,21 @@ export async function buyInTransaction(
       round.map(({ r, listing }) => holdOp(r, listing, holdExpiresAt)),
       now,
     );
-    let refusedAny = false;
+    let freed = false;
     for (const [k, w] of round.entries()) {
       const res = results[k]!;
-      if (res.ok && res.replayed) throw new ConcurrentTwin('a concurrent purchase committed this key first');
-      if (res.ok) held.push({ ...w, holdId: res.transferId });
-      else {
-        refusedAny = true;
-        stock.set(w.listing.id, stock.get(w.listing.id)! + w.r.quantity);
-        out[w.i] = { ok: false, error: await holdRefusal(trx, res, w.r, w.listing) };
+      if (res.ok && !res.replayed) {
+        held.push({ ...w, holdId: res.transferId });
+        continue;
       }
+      freed = true;
+      stock.set(w.listing.id, stock.get(w.listing.id)! + w.r.quantity);
+      // A replayed hold means this key's purchase committed already: it is answered below as a replay.
+      if (res.ok) twins.push(w.i);
+      else out[w.i] = { ok: false, error: await holdRefusal(trx, res, w.r, w.listing) };
     }
     waiting = short;
-    if (!refusedAny || short.length === 0) break;
+    if (!freed || short.length === 0) break;
   }
   for (const w of waiting) {
     const left = stock.get(w.listing.id)!;
@@ -221,52 +196,115 @@ export async function buyInTransaction(
       { quantityLeft: left },
     );
   }
-  if (held.length === 0) return out as Outcome<Purchase>[];
 
-  const rows = await trx
-    .insertInto('orders')
-    .values(
-      held.map(({ r, listing, holdId }) => {
-        const total = listing.unitPrice * r.quantity;
-        return {
-          idempotency_key: r.key,
-          listing_id: listing.id,
-          buyer_id: r.buyerId,
-          seller_id: listing.sellerId,
-          quantity: r.quantity,
-          unit_price: listing.unitPrice,
-          total,
-          fee: listing.official ? 0 : marketFee(total, settings.feePct),
-          hold_transfer_id: holdId,
-          expires_at: expiresAt,
-          created_at: now,
-          updated_at: now,
-        };
-      }),
-    )
-    .returning([...ORDER_COLUMNS, 'idempotency_key'])
-    .execute();
-  const orders = new Map(rows.map((o) => [o.idempotency_key, toOrder(o)]));
+  if (held.length > 0) {
+    const inserted = await trx
+      .insertInto('orders')
+      .values(
+        held.map(({ r, listing, holdId }) => {
+          const total = listing.unitPrice * r.quantity;
+          return {
+            idempotency_key: r.key,
+            listing_id: listing.id,
+            buyer_id: r.buyerId,
+            seller_id: listing.sellerId,
+            quantity: r.quantity,
+            unit_price: listing.unitPrice,
+            total,
+            fee: listing.official ? 0 : marketFee(total, settings.feePct),
+            hold_transfer_id: holdId,
+            expires_at: expiresAt,
+            created_at: now,
+            updated_at: now,
+          };
+        }),
+      )
+      .returning([...ORDER_COLUMNS, 'idempotency_key'])
+      .execute();
+    const orders = new Map(inserted.map((o) => [o.idempotency_key, toOrder(o)]));
 
-  const taken = new Map<string, number>();
-  for (const { r, listing } of held) taken.set(listing.id, (taken.get(listing.id) ?? 0) + r.quantity);
-  const updated = await sql<Parameters<typeof toListing>[0]>`
-    update listings l
-    set quantity_left = l.quantity_left - v.taken,
-        state = case when l.quantity_left - v.taken = 0 then 'sold_out' else l.state end,
-        updated_at = ${now}
-    from unnest(${[...taken.keys()]}::bigint[], ${[...taken.values()]}::int[]) as v(id, taken)
-    where l.id = v.id
-    returning ${sql.join(LISTING_COLUMNS.map((c) => sql.ref(`l.${c}`)))}`.execute(trx);
-  const after = new Map(updated.rows.map((row) => [String(row.id), toListing(row)]));
-
-  for (const { r, i, listing } of held) {
-    out[i] = {
-      ok: true,
-      value: { order: orders.get(r.key)!, listing: after.get(listing.id)!, replayed: false },
-    };
+    const taken = new Map<string, number>();
+    for (const { r, listing } of held) taken.set(listing.id, (taken.get(listing.id) ?? 0) + r.quantity);
+    const ids = [...taken.keys()].sort(byNumericId);
+    // An UPDATE ... FROM locks its rows in join order; lock them in id order first so batches cannot deadlock.
+    if (!options.lockListings) await lockListingsInOrder(trx, ids);
+    const updated = await sql<Parameters<typeof toListing>[0]>`
+      update listings l
+      set quantity_left = l.quantity_left - v.taken,
+          state = case when l.quantity_left - v.taken = 0 then 'sold_out' else l.state end,
+          updated_at = ${now}
+      from unnest(${ids}::bigint[], ${ids.map((id) => taken.get(id)!)}::int[], ${ids.map((id) => listings.get(id)!.unitPrice)}::bigint[])
+        as v(id, taken, price)
+      where l.id = v.id and l.state = 'active' and l.unit_price = v.price and l.quantity_left >= v.taken
+      returning ${sql.join(LISTING_COLUMNS.map((c) => sql.ref(`l.${c}`)))}`.execute(trx);
+    if (updated.rows.length !== ids.length) {
+      // Only possible on the optimistic plan: the listing changed since it was read. Rerun with locks.
+      throw new Conflict('a listing changed while buying from it');
+    }
+    const after = new Map(updated.rows.map((row) => [String(row.id), toListing(row)]));
+    for (const { r, i, listing } of held) {
+      out[i] = {
+        ok: true,
+        value: { order: orders.get(r.key)!, listing: after.get(listing.id)!, replayed: false },
+      };
+    }
   }
+
+  await answerReplays(trx, requests, out, twins);
   return out as Outcome<Purchase>[];
+}
+
+/**
+ * A key that already made an order gets that order back, whatever the listing looks like now. Only refused
+ * requests and replayed holds can be replays, so the lookup costs nothing on the common path.
+ */
+async function answerReplays(
+  trx: Tx,
+  requests: BuyRequest[],
+  out: (Outcome<Purchase> | undefined)[],
+  twins: number[],
+): Promise<void> {
+  const candidates = [
+    ...new Set([
+      ...twins,
+      ...requests.flatMap((_, i) => (out[i] && !out[i].ok && out[i].error.status !== 400 ? [i] : [])),
+    ]),
+  ];
+  if (candidates.length === 0) return;
+  const found = await trx
+    .selectFrom('orders')
+    .select([...ORDER_COLUMNS, 'idempotency_key'])
+    .where(
+      'idempotency_key',
+      'in',
+      candidates.map((i) => requests[i]!.key),
+    )
+    .execute();
+  const byKey = new Map(found.map((o) => [o.idempotency_key, toOrder(o)]));
+  const listings = await loadListings(trx, [...new Set(found.map((o) => String(o.listing_id)))]);
+  for (const i of candidates) {
+    const r = requests[i]!;
+    const order = byKey.get(r.key);
+    if (!order) {
+      // A replayed hold whose order is not visible yet: the twin is still committing. Rerun.
+      if (twins.includes(i)) throw new Conflict('a concurrent purchase with this key is committing');
+      continue;
+    }
+    out[i] =
+      order.listingId === r.listingId && order.buyerId === r.buyerId && order.quantity === r.quantity
+        ? { ok: true, value: { order, listing: listings.get(order.listingId)!, replayed: true } }
+        : fail('key_reused', 'This request was already used for a different purchase.');
+  }
+}
+
+async function lockListingsInOrder(trx: Tx, ids: string[]): Promise<void> {
+  await trx
+    .selectFrom('listings')
+    .select('id')
+    .where('id', 'in', ids)
+    .orderBy('id')
+    .forNoKeyUpdate()
+    .execute();
 }
 
 const byNumericId = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
@@ -597,6 +635,7 @@ export async function transitionInTransaction(
   }
   const restocked = new Map<string, Listing>();
   if (restock.size > 0) {
+    await lockListingsInOrder(trx, [...restock.keys()]);
     const res = await sql<Parameters<typeof toListing>[0]>`
       update listings l
       set quantity_left = l.quantity_left + v.qty,

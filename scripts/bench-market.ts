@@ -1,0 +1,189 @@
+/**
+ * npm run bench:market — completed marketplace purchases (hold, then post with fee) through the economy
+ * functions on a freshly migrated database, 16 concurrent buyers.
+ *   uniform: buyers spread over 100 listings, for BENCH_SECONDS.
+ *   hot:     every buyer hits one listing of BENCH_HOT_UNITS units until it sells out.
+ * BENCH_PG_OPTIONS passes server settings to the bench's connections (e.g. "-c jit=off").
+ * Last line: {"purchases_ps":..,"hot_listing_purchases_ps":..,"oversold":0,"invariant_ok":true}
+ */
+import pg from 'pg';
+import { createLogger } from '../config/logger.ts';
+import { createDb, type Db } from '../db/client.ts';
+import { runMigrations } from '../db/migrate.ts';
+import { AppError } from '../economy/errors.ts';
+import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
+import { checkLedger } from '../economy/ledger-check.ts';
+import { Market } from '../economy/market/market.ts';
+import type { MarketSettings } from '../economy/market/types.ts';
+
+const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
+const DB_NAME = 'coinhub_bench_market';
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const HOT_UNITS = Number(process.env.BENCH_HOT_UNITS ?? 4000);
+/** Extra server settings for the bench's connections, e.g. `-c jit=off` to see the ledger without JIT. */
+const PG_OPTIONS = process.env.BENCH_PG_OPTIONS;
+const BUYERS = 2000;
+const LISTINGS = 100;
+const PRICE = 100;
+
+const settings: MarketSettings = {
+  feePct: 5,
+  floorPct: 50,
+  ceilingPct: null,
+  escrowTimeoutMin: 1440,
+  confirmWindowH: 48,
+  maxActiveListings: 1000,
+  refSales: 20,
+  refMinSales: 3,
+  refWindowDays: 30,
+};
+
+async function freshDatabase(): Promise<string> {
+  const admin = new pg.Client({ connectionString: `${PG}/postgres` });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.end();
+  const url = `${PG}/${DB_NAME}`;
+  await runMigrations(url, createLogger('warn', 'bench'));
+  return url;
+}
+
+async function seedUsers(db: Db, count: number, offset: number, coins: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += 1000) {
+    const rows = Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
+      discord_id: String(300_000_000_000_000_000n + BigInt(offset + start + i)),
+      username: `bench${offset + start + i}`,
+    }));
+    const users = await db.insertInto('users').values(rows).returning('id').execute();
+    await db
+      .insertInto('accounts')
+      .values(users.map((u) => ({ id: u.id, kind: 'user' as const })))
+      .execute();
+    ids.push(...users.map((u) => String(u.id)));
+  }
+  if (coins > 0) {
+    const ledger = new Ledger(db);
+    await Promise.all(
+      ids.map((id) =>
+        ledger.transfer({
+          key: `seed:${id}`,
+          debit: SYSTEM_ACCOUNTS.mint,
+          credit: id,
+          amount: coins,
+          reason: 'seed',
+        }),
+      ),
+    );
+  }
+  return ids;
+}
+
+async function insertListings(db: Db, sellers: string[], quantity: number): Promise<string[]> {
+  const rows = await db
+    .insertInto('listings')
+    .values(
+      sellers.map((seller, i) => ({
+        seller_id: seller,
+        title: `Bench item ${i}`,
+        unit_price: PRICE,
+        quantity_total: quantity,
+        quantity_left: quantity,
+      })),
+    )
+    .returning('id')
+    .execute();
+  return rows.map((r) => String(r.id));
+}
+
+const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+
+async function main() {
+  const url = await freshDatabase();
+  const db = createDb(PG_OPTIONS ? `${url}?options=${encodeURIComponent(PG_OPTIONS)}` : url, 12);
+  const buyers = await seedUsers(db, BUYERS, 0, 100_000_000);
+  const sellers = await seedUsers(db, LISTINGS, BUYERS, 0);
+  const listings = await insertListings(db, sellers, 100_000);
+  const [hot] = await insertListings(db, [sellers[0]!], HOT_UNITS);
+  const market = new Market(db, settings);
+  const run = Date.now();
+
+  /** One completed purchase: buy one unit, then the buyer confirms and the escrow is posted with the fee. */
+  const purchase = async (key: string, listingId: string) => {
+    let buyer = pick(buyers);
+    while (buyer === sellers[0]) buyer = pick(buyers);
+    const { order } = await market.buy({
+      key,
+      listingId,
+      buyerId: buyer,
+      quantity: 1,
+      expectedUnitPrice: PRICE,
+    });
+    await market.confirmReceived(order.id, buyer);
+  };
+
+  const deadline = performance.now() + SECONDS * 1000;
+  let started = performance.now();
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        await purchase(`u:${run}:${c}:${n}`, pick(listings));
+        done++;
+      }
+    }),
+  );
+  const purchases_ps = Math.round(done / ((performance.now() - started) / 1000));
+  console.log(JSON.stringify({ phase: 'uniform', purchases_ps, completed: done }));
+
+  started = performance.now();
+  let sold = 0;
+  let refusals = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      for (let n = 0; ; n++) {
+        try {
+          await purchase(`h:${run}:${c}:${n}`, hot!);
+          sold++;
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          if (err.code !== 'insufficient_stock' && err.code !== 'listing_unavailable') throw err;
+          refusals++;
+          return;
+        }
+      }
+    }),
+  );
+  const hot_listing_purchases_ps = Math.round(sold / ((performance.now() - started) / 1000));
+  const listing = await db
+    .selectFrom('listings')
+    .select(['quantity_left', 'state'])
+    .where('id', '=', hot!)
+    .executeTakeFirstOrThrow();
+  const { units } = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.sum<string>('quantity').as('units'))
+    .where('listing_id', '=', hot!)
+    .executeTakeFirstOrThrow();
+  const oversold = Math.max(0, Number(units) - HOT_UNITS, sold - HOT_UNITS, -listing.quantity_left);
+  console.log(
+    JSON.stringify({
+      phase: 'hot',
+      hot_listing_purchases_ps,
+      sold,
+      refusals,
+      left: listing.quantity_left,
+      state: listing.state,
+    }),
+  );
+
+  const report = await checkLedger(db);
+  await db.destroy();
+  console.log(JSON.stringify({ purchases_ps, hot_listing_purchases_ps, oversold, invariant_ok: report.ok }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
