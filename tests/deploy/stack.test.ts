@@ -21,7 +21,13 @@ import { Queues } from '../../jobs/queues.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createDiscordSigner } from '../helpers/discord-signer.ts';
 import { REDIS_URL, databaseUrl } from '../helpers/env.ts';
-import { TEST_APPLICATION_ID, TEST_GUILD_ID, ping, slashCommand } from '../helpers/interactions.ts';
+import {
+  TEST_APPLICATION_ID,
+  TEST_GUILD_ID,
+  buttonClick,
+  ping,
+  slashCommand,
+} from '../helpers/interactions.ts';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { ROOT } from './compose-check.ts';
 import { plainRequest as request } from './http.ts';
@@ -73,6 +79,8 @@ function stackEnv(): Record<string, string> {
     SESSION_SECRET_FILE: secret('session_secret', randomBytes(32).toString('hex')),
     // Never due during the test, so every ledger check below is one we enqueued.
     LEDGER_CHECK_CRON: '0 0 1 1 *',
+    RATE_LIMIT_ACTIONS: '4',
+    RATE_LIMIT_WINDOW_S: '60',
   };
 }
 
@@ -231,6 +239,42 @@ describe('the compose stack, run as processes', () => {
       });
       expect(forged.status).toBe(401);
     }
+  });
+
+  it('a player is one player on every replica: one daily claim, one rate limit', async () => {
+    const player = { id: '500000000000000001', username: 'alex' };
+    const send = async (api: ServerProcess, payload: unknown) => {
+      const body = JSON.stringify(payload);
+      return (
+        await request(`${api.url}/interactions`, { body, headers: signer.signedHeaders(body) })
+      ).json() as {
+        data: { flags: number; content?: string; embeds?: { title: string }[] };
+      };
+    };
+    const first = await send(apis[0]!, slashCommand('daily', player));
+    expect(first.data).toMatchObject({
+      flags: 64,
+      embeds: [expect.objectContaining({ title: '+100 coins' })],
+    });
+    const again = await send(apis[1]!, slashCommand('daily', player));
+    expect(again.data.flags).toBe(64);
+    expect(again.data.embeds?.[0]?.title).not.toBe('+100 coins');
+    const dailies = await db
+      .selectFrom('transfers')
+      .innerJoin('users', 'users.id', 'transfers.credit_account_id')
+      .where('users.discord_id', '=', player.id)
+      .where('transfers.reason', '=', 'daily')
+      .select('transfers.amount')
+      .execute();
+    expect(dailies).toHaveLength(1);
+
+    // Two actions so far (RATE_LIMIT_ACTIONS=4): two more pass, alternating replicas; the fifth is limited.
+    for (const api of [apis[0]!, apis[1]!])
+      expect((await send(api, buttonClick('hub:help', player))).data.embeds?.[0]?.title).toBe(
+        'How Coinhub works',
+      );
+    const limited = await send(apis[0]!, buttonClick('hub:help', player));
+    expect(limited.data).toMatchObject({ flags: 64, content: expect.stringMatching(/slow down/i) });
   });
 
   it('a job enqueued by one api is handled exactly once across the two workers', async () => {
