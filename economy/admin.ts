@@ -2,7 +2,7 @@ import type { Db, Tx } from '../db/client.ts';
 import { appendAudit, type AuditEntry, type AuditSource } from './audit.ts';
 import { AppError } from './errors.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS, type TransferOp } from './ledger.ts';
-import { requirePermission, type Role } from './rbac.ts';
+import { parseRoleMap, requirePermission, ROLES, roleMapSchema, type Role, type RoleMap } from './rbac.ts';
 
 /** Who takes an admin action, and from where; every action records this in the audit log. */
 export interface AdminActor {
@@ -447,5 +447,71 @@ export async function noteTransfer(
       source: actor.source,
       requestId: actor.requestId,
     });
+  });
+}
+
+export interface RoleMapChange {
+  guildId: string;
+  role: Role;
+  discordRoleId: string;
+  /** Remove the Discord role from the Coinhub role instead of adding it. */
+  remove?: boolean;
+}
+
+/**
+ * Adds a Discord role to a Coinhub role in the guild's role map (or removes it), creating the guild's
+ * settings row if needed. Owners only. One transaction, one audit row with the map before and after; a
+ * change that changes nothing writes no row.
+ */
+export async function changeRoleMap(
+  deps: AdminDeps,
+  actor: AdminActor,
+  change: RoleMapChange,
+): Promise<{ changed: boolean; roleMap: RoleMap }> {
+  requirePermission(actor.role, 'roles.change');
+  if (!ROLES.includes(change.role)) throw new AppError('invalid_role', `Roles are ${ROLES.join(', ')}.`);
+  if (!/^\d{15,21}$/.test(change.discordRoleId))
+    throw new AppError('invalid_role', 'That is not a Discord role.');
+  return inTransaction(deps.db, async (trx) => {
+    await trx
+      .insertInto('guild_settings')
+      .values({ guild_id: change.guildId })
+      .onConflict((oc) => oc.column('guild_id').doNothing())
+      .execute();
+    const row = await trx
+      .selectFrom('guild_settings')
+      .select('role_map')
+      .where('guild_id', '=', change.guildId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const before = parseRoleMap(row.role_map);
+    const current = before[change.role] ?? [];
+    const had = current.includes(change.discordRoleId);
+    if (change.remove ? !had : had) return { changed: false, roleMap: before };
+    const after: RoleMap = {
+      ...before,
+      [change.role]: change.remove
+        ? current.filter((id) => id !== change.discordRoleId)
+        : [...current, change.discordRoleId],
+    };
+    if (!roleMapSchema.safeParse(after).success) {
+      throw new AppError('too_many_roles', 'A Coinhub role maps to at most 25 Discord roles.');
+    }
+    await trx
+      .updateTable('guild_settings')
+      .set({ role_map: JSON.stringify(after), updated_at: deps.now() })
+      .where('guild_id', '=', change.guildId)
+      .execute();
+    await appendAudit(trx, {
+      actorId: actor.userId,
+      actorRole: actor.role,
+      action: 'roles.change',
+      target: { type: 'guild', id: change.guildId },
+      before,
+      after,
+      source: actor.source,
+      requestId: actor.requestId,
+    });
+    return { changed: true, roleMap: after };
   });
 }

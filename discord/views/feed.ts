@@ -15,7 +15,11 @@ import { coins, COLOR, COLOR_ERROR, COLOR_OK, mention, relativeTime } from './fo
 export const FEED_IDS = {
   refund: 'feed:refund',
   refundConfirm: 'feed:refund:confirm',
+  orderRefund: 'feed:order:refund',
+  orderFulfil: 'feed:order:fulfil',
+  listingCancel: 'feed:listing:cancel',
   freeze: 'feed:freeze',
+  unfreeze: 'feed:unfreeze',
   note: 'feed:note',
   pick: 'feed:pick',
   pickById: 'feed:pick:id',
@@ -88,9 +92,11 @@ const shortTime = (at: Date) => `<t:${Math.floor(at.getTime() / 1000)}:T>`;
 function reference(t: FeedTransfer): string[] {
   const parts: string[] = [];
   const ref = t.ref ?? {};
-  if (typeof ref.orderId === 'string' || typeof ref.orderId === 'number') parts.push(`Order #${ref.orderId}`);
-  if (typeof ref.listingId === 'string' || typeof ref.listingId === 'number')
+  if (t.order) parts.push(`Order #${t.order.id} (${t.order.state})`);
+  if (t.listing) parts.push(`Listing #${t.listing.id} (${t.listing.state})`);
+  else if (typeof ref.listingId === 'string' || typeof ref.listingId === 'number') {
     parts.push(`Listing #${ref.listingId}`);
+  }
   if (typeof ref.quantity === 'number') parts.push(`× ${ref.quantity}`);
   if (t.phase === 'post' || t.phase === 'void') parts.push(`Hold #${t.holdId}`);
   if (t.reversesId !== null) parts.push(`Reverses #${t.reversesId}`);
@@ -107,6 +113,12 @@ function annotationLine(a: FeedAnnotation): string {
     }
     case 'tx.note':
       return `📝 ${by}: ${String(a.after?.note ?? '')}`;
+    case 'market.order.admin_refund':
+      return `↩️ Order #${a.target.id} refunded by ${by} ${when}${a.reason ? ` — ${a.reason}` : ''}`;
+    case 'market.order.admin_fulfil':
+      return `✅ Order #${a.target.id} fulfilled by ${by} ${when}${a.reason ? ` — ${a.reason}` : ''}`;
+    case 'market.listing.remove':
+      return `🛑 Listing #${a.target.id} cancelled by ${by} ${when}${a.reason ? ` — ${a.reason}` : ''}`;
     default:
       return `• ${a.action} by ${by} ${when}${a.reason ? ` — ${a.reason}` : ''}`;
   }
@@ -177,17 +189,37 @@ function button(
   return { type: ComponentType.Button, custom_id, label: clip(label, 80), style };
 }
 
-/** The action buttons one transaction allows: Refund, Note, and Freeze/Unfreeze for each user involved. */
+const OPEN_ORDER = new Set(['pending', 'delivered', 'disputed']);
+const OPEN_LISTING = new Set(['active', 'paused']);
+
+/**
+ * The action buttons one transaction allows: Refund (through its order when it has one), Fulfil for an open
+ * order, Cancel for an open listing, Note, and Freeze/Unfreeze for each user involved.
+ */
 export function transferButtons(t: FeedTransfer): Row[] {
   const main: APIButtonComponentWithCustomId[] = [];
-  if (t.refundable) main.push(button(`${FEED_IDS.refund}:${t.id}`, 'Refund', ButtonStyle.Danger));
+  if (t.order) {
+    if (t.refundable) {
+      main.push(button(`${FEED_IDS.orderRefund}:${t.order.id}:${t.id}`, 'Refund', ButtonStyle.Danger));
+    }
+    if (OPEN_ORDER.has(t.order.state)) {
+      main.push(button(`${FEED_IDS.orderFulfil}:${t.order.id}:${t.id}`, 'Fulfil', ButtonStyle.Success));
+    }
+  } else if (t.refundable) {
+    main.push(button(`${FEED_IDS.refund}:${t.id}`, 'Refund', ButtonStyle.Danger));
+  }
+  if (t.listing && OPEN_LISTING.has(t.listing.state)) {
+    main.push(
+      button(`${FEED_IDS.listingCancel}:${t.listing.id}:${t.id}`, 'Cancel listing', ButtonStyle.Secondary),
+    );
+  }
   main.push(button(`${FEED_IDS.note}:${t.id}`, 'Note', ButtonStyle.Secondary));
   const users = [t.from, t.to].filter(
     (p, i, all) => p.userId !== null && all.findIndex((q) => q.accountId === p.accountId) === i,
   );
   const freeze = users.map((p) =>
     button(
-      `${FEED_IDS.freeze}:${p.userId}:${t.id}`,
+      `${p.frozen ? FEED_IDS.unfreeze : FEED_IDS.freeze}:${p.userId}:${t.id}`,
       `${p.frozen ? 'Unfreeze' : 'Freeze'} ${p.name}`,
       p.frozen ? ButtonStyle.Success : ButtonStyle.Secondary,
     ),
@@ -346,13 +378,31 @@ const textModal = (
 });
 
 /** The modal that asks why a wallet is frozen or unfrozen; submitting it is the confirmation. */
-export const freezeModal = (userId: string, transferId: string, name: string, frozen: boolean) =>
+export const freezeModal = (userId: string, transferId: string, name: string, unfreeze: boolean) =>
   textModal(
-    `${FEED_IDS.freeze}:${userId}:${transferId}`,
-    `${frozen ? 'Unfreeze' : 'Freeze'} ${name}`,
+    `${unfreeze ? FEED_IDS.unfreeze : FEED_IDS.freeze}:${userId}:${transferId}`,
+    `${unfreeze ? 'Unfreeze' : 'Freeze'} ${name}`,
     'Reason (goes to the audit log)',
-    !frozen,
-    frozen ? 'Why the wallet is released' : 'Why the wallet is frozen',
+    !unfreeze,
+    unfreeze ? 'Why the wallet is released' : 'Why the wallet is frozen',
+  );
+
+const MARKET_ACTIONS = {
+  [FEED_IDS.orderRefund]: { title: 'Refund order', hint: 'The buyer gets the coins back' },
+  [FEED_IDS.orderFulfil]: { title: 'Fulfil order', hint: 'The seller is paid from escrow' },
+  [FEED_IDS.listingCancel]: { title: 'Cancel listing', hint: 'Nobody can buy it any more' },
+} as const;
+
+export type MarketAction = keyof typeof MARKET_ACTIONS;
+
+/** The modal that confirms a market action on the feed and asks its reason (the market audits it). */
+export const marketActionModal = (prefix: MarketAction, targetId: string, transferId: string) =>
+  textModal(
+    `${prefix}:${targetId}:${transferId}`,
+    `${MARKET_ACTIONS[prefix].title} #${targetId}`,
+    'Reason (goes to the audit log)',
+    true,
+    MARKET_ACTIONS[prefix].hint,
   );
 
 export const noteModal = (transferId: string) =>

@@ -15,10 +15,7 @@ export async function handleFeedRefresh(
   const message = await feedMessageFor(deps.db, payload.transferId);
   if (!message) return { edited: false };
   const transfers = await feedTransfersBetween(deps.db, message.first_transfer_id, message.last_transfer_id);
-  const annotations = await feedAnnotations(
-    deps.db,
-    transfers.map((t) => t.id),
-  );
+  const annotations = await feedAnnotations(deps.db, transfers);
   await deps.rest.patch(Routes.channelMessage(message.channel_id, message.message_id), {
     body: renderFeedMessage(message.mode, transfers, annotations),
   });

@@ -122,13 +122,21 @@ async function feedChannelId(deps: RelayDeps): Promise<string | null> {
  * Posts the next feed message and moves the Discord cursor past it. The batch is written down (the plan)
  * before it is sent and the cursor moves only after Discord accepted it; a restart resends the same plan
  * with the same nonce. Few waiting: one embed each (up to 10); further behind: compact lines, as many as fit.
+ * While no feed channel is set up the cursor moves on without posting. A plan already written waits for a
+ * channel instead, so a message Discord may have accepted is never dropped.
  */
 async function postStep(deps: RelayDeps): Promise<number> {
   try {
-    if (!deps.cfg.DISCORD_TOKEN) return -1;
-    const channelId = await feedChannelId(deps);
-    if (!channelId) return -1;
     let cursor: FeedCursor = await loadCursor(deps.db, 'discord');
+    const channelId = deps.cfg.DISCORD_TOKEN ? await feedChannelId(deps) : null;
+    if (!channelId && !cursor.plan) {
+      // No feed channel (or no bot token): nothing to post to, so the feed starts when one is set up.
+      const passed = await readAfterCursor(deps.db, cursor, DISCORD_READ);
+      if (passed.length === 0) return 0;
+      await advanceCursor(deps.db, 'discord', cursor.lastId, BigInt(passed[passed.length - 1]!.id));
+      return passed.length;
+    }
+    if (!channelId) return -1;
     let transfers;
     if (cursor.plan) {
       transfers = await feedTransfersBetween(deps.db, cursor.plan.first, cursor.plan.last);
@@ -146,10 +154,7 @@ async function postStep(deps: RelayDeps): Promise<number> {
     const plan = cursor.plan!;
     const nonce = feedNonce(plan.first, plan.last);
     // Usually none; an action taken (from the panel) before the feed caught up shows from the start.
-    const annotations = await feedAnnotations(
-      deps.db,
-      transfers.map((t) => t.id),
-    );
+    const annotations = await feedAnnotations(deps.db, transfers);
     const message = (await deps.rest.post(Routes.channelMessages(channelId), {
       body: { ...renderFeedMessage(plan.mode, transfers, annotations), nonce, enforce_nonce: true },
     })) as APIMessage;

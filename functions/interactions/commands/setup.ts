@@ -1,4 +1,5 @@
 import {
+  ApplicationCommandOptionType,
   InteractionContextType,
   PermissionFlagsBits,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
@@ -9,12 +10,22 @@ import { storeInteractionToken } from '../../../jobs/interaction-tokens.ts';
 import { requireAdmin } from '../permissions.ts';
 import { deferReply } from '../responses.ts';
 import type { Command } from '../types.ts';
+import { subcommand } from './admin.ts';
+import { handleSetupRoles, setupRolesSubcommand } from './setup-roles.ts';
 
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
   name: 'setup',
   description: 'Create or repair the Coinhub channels and the hub message (admins)',
   default_member_permissions: PermissionFlagsBits.Administrator.toString(),
   contexts: [InteractionContextType.Guild],
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'channels',
+      description: 'Create or repair the Coinhub channels and the hub message',
+    },
+    setupRolesSubcommand,
+  ],
 };
 
 /**
@@ -24,6 +35,7 @@ const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
 export const setupCommand: Command = {
   definition,
   async handle(ctx, interaction) {
+    if (subcommand(interaction)?.name === 'roles') return handleSetupRoles(ctx, interaction);
     await requireAdmin(ctx);
     if (!interaction.guild_id) throw new AppError('guild_only', 'Run /setup inside your server.');
     if (!ctx.deps.cfg.DISCORD_TOKEN) {

@@ -1,0 +1,151 @@
+import {
+  ApplicationCommandOptionType,
+  InteractionContextType,
+  type APIApplicationCommandInteractionDataBasicOption,
+  type APIChatInputApplicationCommandInteraction,
+  type APIUser,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord-api-types/v10';
+import { coins, mention } from '../../../discord/views/format.ts';
+import { adjustBalance, freezeUser, unfreezeUser } from '../../../economy/admin.ts';
+import { AppError } from '../../../economy/errors.ts';
+import { MAX_AMOUNT } from '../../../economy/ledger.ts';
+import { upsertDiscordUser, type UserRow } from '../../../economy/users.ts';
+import { discordActor } from '../components/feed.ts';
+import { requireRole } from '../permissions.ts';
+import { replyText } from '../responses.ts';
+import type { Command, InteractionContext } from '../types.ts';
+
+const userOption = (description: string) => ({
+  type: ApplicationCommandOptionType.User as const,
+  name: 'user',
+  description,
+  required: true,
+});
+const reasonOption = (required: boolean) => ({
+  type: ApplicationCommandOptionType.String as const,
+  name: 'reason',
+  description: 'Why; it goes to the audit log',
+  required,
+  max_length: 500,
+});
+
+const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
+  name: 'admin',
+  description: 'Adjust balances and freeze wallets (Coinhub admins and moderators)',
+  contexts: [InteractionContextType.Guild],
+  options: [
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'adjust',
+      description: 'Mint coins to a wallet (positive amount) or burn coins from it (negative)',
+      options: [
+        userOption('Whose wallet'),
+        {
+          type: ApplicationCommandOptionType.Integer,
+          name: 'amount',
+          description: 'Coins to add (e.g. 500) or remove (e.g. -500)',
+          required: true,
+          min_value: -MAX_AMOUNT,
+          max_value: MAX_AMOUNT,
+        },
+        reasonOption(true),
+      ],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'freeze',
+      description: 'Freeze a wallet: its owner can neither spend nor receive coins',
+      options: [userOption('Whose wallet'), reasonOption(true)],
+    },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'unfreeze',
+      description: 'Unfreeze a wallet',
+      options: [userOption('Whose wallet'), reasonOption(false)],
+    },
+  ],
+};
+
+interface Invocation {
+  name: string;
+  options: Map<string, APIApplicationCommandInteractionDataBasicOption>;
+}
+
+/** The invoked subcommand and its options by name. */
+export function subcommand(interaction: APIChatInputApplicationCommandInteraction): Invocation | undefined {
+  const sub = interaction.data.options?.[0];
+  if (!sub || sub.type !== ApplicationCommandOptionType.Subcommand) return undefined;
+  return { name: sub.name, options: new Map((sub.options ?? []).map((o) => [o.name, o])) };
+}
+
+const stringValue = (inv: Invocation, name: string) => {
+  const o = inv.options.get(name);
+  return o?.type === ApplicationCommandOptionType.String ? o.value : undefined;
+};
+
+/** The Coinhub user behind a user option, created on first sight like any other member. */
+export async function targetUser(
+  ctx: InteractionContext,
+  interaction: APIChatInputApplicationCommandInteraction,
+  inv: Invocation,
+): Promise<UserRow> {
+  const o = inv.options.get('user');
+  const user: APIUser | undefined =
+    o?.type === ApplicationCommandOptionType.User ? interaction.data.resolved?.users?.[o.value] : undefined;
+  if (!user) throw new AppError('user_required', 'Pick a user.');
+  if (user.bot) throw new AppError('bot_user', 'Bots have no Coinhub wallet.');
+  return upsertDiscordUser(ctx.deps.db, {
+    discordId: user.id,
+    username: user.username,
+    globalName: user.global_name ?? null,
+    avatar: user.avatar ?? null,
+  });
+}
+
+/** /admin adjust | freeze | unfreeze: each one transaction with one audit row; adjust is idempotent by interaction. */
+export const adminCommand: Command = {
+  definition,
+  async handle(ctx, interaction) {
+    const inv = subcommand(interaction);
+    switch (inv?.name) {
+      case 'adjust': {
+        const role = await requireRole(ctx, 'balance.adjust');
+        const target = await targetUser(ctx, interaction, inv);
+        const amountOption = inv.options.get('amount');
+        const amount =
+          amountOption?.type === ApplicationCommandOptionType.Integer ? Number(amountOption.value) : 0;
+        const result = await adjustBalance(ctx.deps, discordActor(ctx, role), {
+          userId: target.id,
+          amount,
+          reason: stringValue(inv, 'reason') ?? '',
+          key: interaction.id,
+        });
+        const verb = amount > 0 ? `Minted ${coins(amount)} to` : `Burned ${coins(-amount)} from`;
+        return replyText(
+          `${verb} ${mention(target.discordId)}: balance ${result.balanceBefore.toLocaleString('en-US')} → ${result.balanceAfter.toLocaleString('en-US')}. Audited.`,
+        );
+      }
+      case 'freeze':
+      case 'unfreeze': {
+        const role = await requireRole(ctx, 'user.freeze');
+        const target = await targetUser(ctx, interaction, inv);
+        const input = { userId: target.id, reason: stringValue(inv, 'reason') ?? '' };
+        const freezing = inv.name === 'freeze';
+        const result = freezing
+          ? await freezeUser(ctx.deps, discordActor(ctx, role), input)
+          : await unfreezeUser(ctx.deps, discordActor(ctx, role), input);
+        const who = mention(target.discordId);
+        if (!result.changed)
+          return replyText(`${who} is already ${freezing ? 'frozen' : 'not frozen'}; nothing changed.`);
+        return replyText(
+          freezing
+            ? `Froze ${who}: they can neither spend nor receive coins until unfrozen. Audited.`
+            : `Unfroze ${who}: they can spend and receive coins again. Audited.`,
+        );
+      }
+      default:
+        throw new AppError('unknown_subcommand', 'Use /admin adjust, /admin freeze or /admin unfreeze.');
+    }
+  },
+};

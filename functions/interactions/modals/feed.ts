@@ -1,0 +1,122 @@
+import type { APIModalSubmitInteraction } from 'discord-api-types/v10';
+import { FEED_IDS, type MarketAction } from '../../../discord/views/feed.ts';
+import { coins } from '../../../discord/views/format.ts';
+import { freezeUser, noteTransfer, unfreezeUser } from '../../../economy/admin.ts';
+import { AppError } from '../../../economy/errors.ts';
+import { removeListing } from '../../../economy/market/listings.ts';
+import { Market } from '../../../economy/market/market.ts';
+import { marketSettings, type AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
+import { discordActor, MARKET_PERMISSION, refreshFeedMessage, transferPanel } from '../components/feed.ts';
+import { requireRole } from '../permissions.ts';
+import { replyText } from '../responses.ts';
+import type { InteractionContext, ModalHandler } from '../types.ts';
+
+/** The value of the modal's text input `text` (the only input Coinhub's feed modals have). */
+export function modalText(interaction: APIModalSubmitInteraction): string {
+  for (const row of interaction.data.components) {
+    const inputs = 'components' in row ? row.components : 'component' in row ? [row.component] : [];
+    for (const input of inputs as { custom_id?: string; value?: string }[]) {
+      if (input.custom_id === 'text' && typeof input.value === 'string') return input.value;
+    }
+  }
+  return '';
+}
+
+const freezeModalHandler = (unfreeze: boolean): ModalHandler => ({
+  prefix: unfreeze ? FEED_IDS.unfreeze : FEED_IDS.freeze,
+  async handle(ctx, interaction, [userId, transferId]) {
+    const role = await requireRole(ctx, 'user.freeze');
+    if (!userId || !transferId) throw new AppError('user_not_found', 'That user has no Coinhub wallet.', 404);
+    const input = { userId, reason: modalText(interaction) };
+    const actor = discordActor(ctx, role);
+    const result = unfreeze
+      ? await unfreezeUser(ctx.deps, actor, input)
+      : await freezeUser(ctx.deps, actor, input);
+    const name = await username(ctx, userId);
+    if (!result.changed)
+      return replyText(`${name} was already ${unfreeze ? 'unfrozen' : 'frozen'}; nothing changed.`);
+    await refreshFeedMessage(ctx, transferId, result.audit!.id);
+    return replyText(
+      unfreeze
+        ? `Unfroze ${name}: they can spend and receive coins again. Audited.`
+        : `Froze ${name}: they can neither spend nor receive coins until unfrozen. Audited.`,
+    );
+  },
+});
+
+async function username(ctx: InteractionContext, userId: string): Promise<string> {
+  const row = await ctx.deps.db
+    .selectFrom('users')
+    .select('username')
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  return row?.username ?? `user ${userId}`;
+}
+
+const noteModalHandler: ModalHandler = {
+  prefix: FEED_IDS.note,
+  async handle(ctx, interaction, [transferId]) {
+    const role = await requireRole(ctx, 'tx.note');
+    const entry = await noteTransfer(ctx.deps, discordActor(ctx, role), {
+      transferId: transferId ?? '',
+      note: modalText(interaction),
+    });
+    await refreshFeedMessage(ctx, transferId!, entry.id);
+    return replyText(`Note added to #${transferId}; it shows on the feed.`);
+  },
+};
+
+/** Refund order, Fulfil and Cancel listing through the market, which moves state, stock and coins together. */
+const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
+  prefix,
+  async handle(ctx, interaction, [targetId, transferId]) {
+    const role = await requireRole(ctx, MARKET_PERMISSION[prefix]);
+    if (!targetId || !transferId)
+      throw new AppError('not_found', 'That order or listing does not exist.', 404);
+    const reason = modalText(interaction);
+    const admin: MarketAdmin = {
+      kind: 'admin',
+      userId: ctx.user.id,
+      role,
+      source: 'discord',
+      requestId: ctx.interaction.id,
+    };
+    if (prefix === FEED_IDS.listingCancel) {
+      const listing = await removeListing(ctx.deps.db, admin, targetId, reason);
+      await refreshFeedMessage(ctx, transferId, `${ctx.interaction.id}`);
+      return replyText(`Listing #${listing.id} is cancelled (${listing.state}). Audited.`);
+    }
+    const market = new Market(ctx.deps.db, marketSettings(ctx.deps.cfg), { now: ctx.deps.now });
+    const result =
+      prefix === FEED_IDS.orderRefund
+        ? await market.adminRefund(targetId, admin, reason)
+        : await market.adminFulfil(targetId, admin, reason);
+    if (!result.changed)
+      return replyText(`Order #${targetId} is already ${result.order.state}; nothing changed.`);
+    await refreshFeedMessage(ctx, transferId, `${ctx.interaction.id}`);
+    return replyText(
+      prefix === FEED_IDS.orderRefund
+        ? `Order #${targetId} refunded: ${coins(result.order.total)} back to the buyer. Audited.`
+        : `Order #${targetId} fulfilled: the seller is paid from escrow. Audited.`,
+    );
+  },
+});
+
+/** "Act on a transaction…" on a compact feed message: the id typed in opens that transaction's panel. */
+const pickByIdModalHandler: ModalHandler = {
+  prefix: FEED_IDS.pickById,
+  async handle(ctx, interaction) {
+    const id = modalText(interaction).trim().replace(/^#/, '');
+    return transferPanel(ctx, id);
+  },
+};
+
+export const feedModals: ModalHandler[] = [
+  freezeModalHandler(false),
+  freezeModalHandler(true),
+  noteModalHandler,
+  marketModalHandler(FEED_IDS.orderRefund),
+  marketModalHandler(FEED_IDS.orderFulfil),
+  marketModalHandler(FEED_IDS.listingCancel),
+  pickByIdModalHandler,
+];
