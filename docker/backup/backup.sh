@@ -34,6 +34,8 @@ pg_restore --list "$partial" >/dev/null
 mv "$partial" "$final"
 echo "backup: wrote $final ($(wc -c <"$final" | tr -d ' ') bytes)"
 
+# A dump cut off by a hard stop leaves a .partial file; drop those once they are a day old.
+find "$BACKUP_DIR" -maxdepth 1 -type f -name "$database-*.dump.partial" -mmin +1440 -exec rm -f {} +
 find "$BACKUP_DIR" -maxdepth 1 -type f -name "$database-*.dump" -mmin +$((RETENTION_DAYS * 1440)) -print |
   while IFS= read -r old; do
     rm -f "$old"

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,21 +19,26 @@ const pgUrl = new URL(PG_BASE_URL);
 let testDb: TestDatabase;
 let backupDir: string;
 
-/** Runs one of the backup scripts with `sh`, as the backup image does, against the local Postgres. */
+/** The backup service's environment, pointed at the local Postgres and a scratch backup directory. */
+function scriptEnv(env: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    PGHOST: pgUrl.hostname,
+    PGPORT: pgUrl.port || '5432',
+    PGUSER: decodeURIComponent(pgUrl.username) || 'postgres',
+    ...(pgUrl.password ? { PGPASSWORD: decodeURIComponent(pgUrl.password) } : {}),
+    PGDATABASE: testDb.name,
+    BACKUP_DIR: backupDir,
+    BACKUP_STATE_DIR: backupDir,
+    ...env,
+  };
+}
+
+/** Runs one of the backup scripts with `sh`, as the backup image does. */
 function run(script: string, args: string[] = [], env: Record<string, string> = {}) {
   const result = spawnSync('sh', [path.join(SCRIPTS, script), ...args], {
     encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      PGHOST: pgUrl.hostname,
-      PGPORT: pgUrl.port || '5432',
-      PGUSER: decodeURIComponent(pgUrl.username) || 'postgres',
-      ...(pgUrl.password ? { PGPASSWORD: decodeURIComponent(pgUrl.password) } : {}),
-      PGDATABASE: testDb.name,
-      BACKUP_DIR: backupDir,
-      BACKUP_STATE_DIR: backupDir,
-      ...env,
-    },
+    env: scriptEnv(env),
   });
   return { code: result.status, out: result.stdout + result.stderr };
 }
@@ -193,6 +198,31 @@ describe('docker/backup/backup.sh and restore.sh', () => {
     const failed = run('backup.sh', [], { PGDATABASE: 'coinhub_no_such_database' });
     expect(failed.code).not.toBe(0);
     expect(readdirSync(backupDir).sort()).toEqual(before);
+  });
+
+  it('the scheduler dumps at start when asked, then sleeps until BACKUP_AT and stops at once on SIGTERM', async () => {
+    const dumps = () => readdirSync(backupDir).filter((f) => /^coinhub_t_\w+-\d{8}T\d{6}Z\.dump$/.test(f));
+    const before = dumps().length;
+    // The dump file names carry the second; make sure this one does not collide with the first test's.
+    await new Promise((r) => setTimeout(r, 1100));
+    const child = spawn('sh', [path.join(SCRIPTS, 'schedule.sh')], {
+      env: scriptEnv({ BACKUP_ON_START: 'true' }),
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 30_000;
+    while (!/next run in \d+s/.test(out) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(out).toMatch(/backup: wrote .*\.dump/);
+    expect(out).toMatch(/next run in \d+s/);
+    expect(dumps().length).toBe(before + 1);
+    const stopping = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(2000);
+    expect(out).toContain('scheduler stopping');
   });
 
   it('reports its health for the container healthcheck and validates its schedule', () => {
