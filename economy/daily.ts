@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/client.ts';
+import { transact, type Db, type Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS } from './ledger.ts';
 import { addDays, assertTimeZone, dayOf, nextDayStart, startOfDate } from './time.ts';
@@ -101,7 +101,7 @@ async function walletBalance(trx: Tx, userId: string): Promise<number> {
 export async function claimDaily(db: Db, userId: string, rules: DailyRules, now: Date): Promise<DailyResult> {
   checkRules(rules);
   const today = dayOf(now, rules.timeZone);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const state = await lockStreak(trx, userId);
     if (state.frozen)
       throw new AppError('frozen', 'Your wallet is frozen; you cannot claim the daily reward.', 403);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/client.ts';
+import { transact, type Db, type Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT } from './ledger.ts';
 import { assertTimeZone, dayStart, nextDayStart } from './time.ts';
@@ -78,7 +78,7 @@ export async function paidToday(db: Db, userId: string, timeZone: string, now: D
  */
 export async function payUser(db: Db, req: PayRequest): Promise<PayResult> {
   checkRequest(req);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const wallets = await trx
       .selectFrom('accounts')
       .select(['id', 'kind'])
