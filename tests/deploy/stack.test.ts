@@ -1,12 +1,12 @@
 /**
  * The compose stack's own commands, run as processes on this machine (no Docker engine here): the image's build
- * command, then `node dist/functions/server.js` with ROLE=migrate once, two ROLE=api on different ports and two
+ * and production install, then `node dist/functions/server.js` with ROLE=migrate once, two ROLE=api on different ports and two
  * ROLE=worker, all against one fresh Postgres database (created by migrate) and one Redis prefix, with secrets read
  * from files as Docker secrets are. The healthcheck command the Dockerfile and compose use runs against them too.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,9 +37,9 @@ const BOT_TOKEN = 'stack-bot-token.abc.def';
 const run = randomBytes(5).toString('hex');
 const DB_NAME = `coinhub_deploy_${run}`;
 const REDIS_PREFIX = `test:deploy:${run}`;
-// Inside node_modules so the compiled files resolve packages like dist/ does, and parallel runs never share it.
-const OUT_DIR = path.join(ROOT_DIR, 'node_modules', '.cache', `coinhub-deploy-${run}`);
-const entry = (file: string) => path.join(OUT_DIR, file);
+// The runtime stage's layout: /app/package.json, /app/node_modules (production dependencies only), /app/dist.
+const APP_DIR = mkdtempSync(path.join(tmpdir(), 'coinhub-app-'));
+const entry = (file: string) => path.join(APP_DIR, 'dist', file);
 
 const signer = createDiscordSigner();
 const scratch = mkdtempSync(path.join(tmpdir(), 'coinhub-stack-'));
@@ -86,7 +86,7 @@ function stackEnv(): Record<string, string> {
 
 function spawnRole(role: 'migrate' | 'worker', env: Record<string, string>) {
   const child = spawn(process.execPath, [entry('functions/server.js')], {
-    cwd: ROOT_DIR,
+    cwd: APP_DIR,
     env: { ...stackEnv(), ...env, ROLE: role },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,7 +100,7 @@ function spawnRole(role: 'migrate' | 'worker', env: Record<string, string>) {
 /** The container healthcheck, as the Dockerfile and compose run it. */
 function healthcheck(env: Record<string, string>) {
   const result = spawnSync(process.execPath, [entry('scripts/healthcheck.js')], {
-    cwd: ROOT_DIR,
+    cwd: APP_DIR,
     env: { ...stackEnv(), ...env },
     encoding: 'utf8',
     timeout: 20_000,
@@ -142,12 +142,20 @@ async function adminQuery(text: string) {
 }
 
 beforeAll(async () => {
-  // The image's build step (`npm run build`), into a private output directory.
-  const build = spawnSync('npm', ['run', 'build', '--', '--outDir', OUT_DIR], {
+  // The Dockerfile's steps: the build stage's `npm run build` (with every dependency, here the repository's), and
+  // the runtime stage's `npm ci --omit=dev` beside the compiled code, so a runtime import of a devDependency fails.
+  const build = spawnSync('npm', ['run', 'build', '--', '--outDir', path.join(APP_DIR, 'dist')], {
     cwd: ROOT_DIR,
     encoding: 'utf8',
   });
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  for (const file of ['package.json', 'package-lock.json'])
+    copyFileSync(path.join(ROOT_DIR, file), path.join(APP_DIR, file));
+  const install = spawnSync('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+    cwd: APP_DIR,
+    encoding: 'utf8',
+  });
+  if (install.status !== 0) throw new Error(`npm ci --omit=dev failed:\n${install.stdout}${install.stderr}`);
   discord = await FakeDiscordApi.start({ token: BOT_TOKEN, botUserId: TEST_APPLICATION_ID });
   discord.addGuild(TEST_GUILD_ID, [{ id: '910000000000000001', name: 'general' }]);
 }, 300_000);
@@ -162,7 +170,7 @@ afterAll(async () => {
   const keys = await redis.keys(`${REDIS_PREFIX}:*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
-  rmSync(OUT_DIR, { recursive: true, force: true });
+  rmSync(APP_DIR, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
 });
 
