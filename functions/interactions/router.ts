@@ -22,7 +22,7 @@ export interface InteractionRegistry {
 }
 
 /** Prefix lookup for `custom_id`s: the longest registered prefix of `:`-separated parts wins. */
-function prefixTable<H extends { prefix: string }>(kind: string, handlers: readonly H[]) {
+export function prefixTable<H extends { prefix: string }>(kind: string, handlers: readonly H[]) {
   const table = new Map<string, H>();
   for (const h of handlers) {
     if (table.has(h.prefix)) throw new Error(`two ${kind} handlers share the custom_id prefix "${h.prefix}"`);
