@@ -12,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createLogger } from '../config/logger.ts';
@@ -31,6 +32,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SMALL_USERS = 2_000;
 const LARGE_USERS = 100_000;
 const LARGE_TRANSFERS = 1_000_000;
+const REDIS_PREFIX = `bench-interactions-${process.pid}`;
 /** The server runs compiled, as in the Docker image; BENCH_TSX=1 runs the TypeScript entry through tsx instead. */
 const BUILD_DIR = '.dev/bench-dist';
 
@@ -149,6 +151,18 @@ async function load(url: string, bodies: Prepared[], seconds = SECONDS) {
   };
 }
 
+/** Removes the run's Redis keys (queues, rate-limit counters, tokens). */
+async function dropRedisKeys(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const stream = redis.scanStream({ match: `${REDIS_PREFIX}:*`, count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>)
+      if (keys.length > 0) await redis.unlink(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function main() {
   const entry = serverEntry();
   const signer = createDiscordSigner();
@@ -172,7 +186,7 @@ async function main() {
         LOG_LEVEL: 'warn',
         DATABASE_URL: url,
         REDIS_URL,
-        REDIS_PREFIX: `bench-${process.pid}`,
+        REDIS_PREFIX: REDIS_PREFIX,
         DISCORD_PUBLIC_KEY: signer.publicKeyHex,
         // The limiter still runs on every request; the bench's users click far more often than people do.
         RATE_LIMIT_ACTIONS: '10000',
@@ -283,10 +297,12 @@ async function main() {
   );
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+main()
+  .finally(dropRedisKeys)
+  .then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
