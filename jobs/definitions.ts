@@ -74,4 +74,34 @@ export const priceRollupJob = define('market', 'market.price-rollup', z.object({
   removeOnFail: { count: 100 },
 });
 
+/** Posts or edits a listing's #shop message. Job id per listing and second, so a burst of changes makes one edit. */
+export const shopRefreshJob = define(
+  'market',
+  'market.shop-refresh',
+  z.object({ listingId: z.string().regex(/^\d{1,18}$/) }).strict(),
+  { attempts: 5, removeOnComplete: true },
+);
+
+/** DMs the buyer or the seller about an order event, one job each. A DM Discord refuses is logged and dropped. */
+export const orderNoticeJob = define(
+  'market',
+  'market.order-notice',
+  z
+    .object({
+      orderId: z.string().regex(/^\d{1,18}$/),
+      event: z.enum(['placed', 'delivered', 'completed', 'refunded', 'disputed']),
+      to: z.enum(['buyer', 'seller']),
+    })
+    .strict(),
+  { attempts: 3, removeOnComplete: true },
+);
+
+/** Grants a bought `discord_role` catalog item through the REST API, then marks the order delivered. */
+export const grantRoleJob = define(
+  'market',
+  'market.grant-role',
+  z.object({ orderId: z.string().regex(/^\d{1,18}$/) }).strict(),
+  { attempts: 5, removeOnComplete: true },
+);
+
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

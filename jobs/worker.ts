@@ -15,6 +15,9 @@ import {
   marketExpireJob,
   marketSweepJob,
   priceRollupJob,
+  grantRoleJob,
+  orderNoticeJob,
+  shopRefreshJob,
   setupGuildJob,
   type JobDefinition,
   type PayloadOf,
@@ -25,6 +28,7 @@ import { handleFeedRelay } from './handlers/feed-relay.ts';
 import { handleLedgerCheck } from './handlers/ledger-check.ts';
 import { handleMarketComplete, handleMarketExpire, handleMarketSweep } from './handlers/market-orders.ts';
 import { handlePriceRollup } from './handlers/market-prices.ts';
+import { handleGrantRole, handleOrderNotice, handleShopRefresh } from './handlers/market-discord.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
@@ -64,6 +68,18 @@ const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }
   ],
   [marketSweepJob.name, { def: marketSweepJob, run: (deps) => handleMarketSweep(deps) }],
   [priceRollupJob.name, { def: priceRollupJob, run: (deps) => handlePriceRollup(deps) }],
+  [
+    shopRefreshJob.name,
+    { def: shopRefreshJob, run: (deps, p) => handleShopRefresh(deps, p as PayloadOf<typeof shopRefreshJob>) },
+  ],
+  [
+    orderNoticeJob.name,
+    { def: orderNoticeJob, run: (deps, p) => handleOrderNotice(deps, p as PayloadOf<typeof orderNoticeJob>) },
+  ],
+  [
+    grantRoleJob.name,
+    { def: grantRoleJob, run: (deps, p) => handleGrantRole(deps, p as PayloadOf<typeof grantRoleJob>) },
+  ],
   [feedRelayJob.name, { def: feedRelayJob, run: (deps) => handleFeedRelay(deps) }],
   [
     feedRefreshJob.name,

@@ -1,3 +1,4 @@
+import type { Config } from '../../config/env.ts';
 import type { Db } from '../../db/client.ts';
 import { TxBatcher, type BatcherOptions } from './batcher.ts';
 import {
@@ -9,7 +10,7 @@ import {
   type TransitionRequest,
   type TransitionResult,
 } from './orders.ts';
-import type { Actor, AdminActor, MarketSettings } from './types.ts';
+import { marketSettings, type Actor, type AdminActor, type MarketSettings } from './types.ts';
 
 export interface MarketOptions extends BatcherOptions {
   now?: () => Date;
@@ -106,4 +107,16 @@ export class Market {
   expireEscrow(orderId: string) {
     return this.transition('expire', orderId, { kind: 'system' });
   }
+}
+
+const perProcess = new WeakMap<object, Market>();
+
+/** The Market of a process (its API or worker dependencies), so concurrent handlers share its batches. */
+export function marketFor(deps: { db: Db; cfg: Config; now?: () => Date }): Market {
+  let market = perProcess.get(deps);
+  if (!market) {
+    market = new Market(deps.db, marketSettings(deps.cfg), deps.now ? { now: deps.now } : {});
+    perProcess.set(deps, market);
+  }
+  return market;
 }

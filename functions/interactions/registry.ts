@@ -5,9 +5,13 @@ import { coinsCommand } from './commands/coins.ts';
 import { dailyCommand } from './commands/daily.ts';
 import { helpCommand } from './commands/help.ts';
 import { payCommand } from './commands/pay.ts';
+import { sellCommand, sellModalHandler } from './commands/sell.ts';
 import { setupCommand } from './commands/setup.ts';
+import { shopCommand } from './commands/shop.ts';
 import { feedComponents } from './components/feed.ts';
 import { hubButtons } from './components/hub.ts';
+import { marketDisputeModal, marketOrderButtons } from './components/market-orders.ts';
+import { marketShopComponents } from './components/market-shop.ts';
 import { payCancelButton, payConfirmButton } from './components/pay.ts';
 import { feedModals } from './modals/feed.ts';
 import type { InteractionRegistry } from './router.ts';
@@ -26,7 +30,16 @@ export const registry: InteractionRegistry = {
     setupCommand,
     adminCommand,
     auditCommand,
+    sellCommand,
+    shopCommand,
   ],
-  components: [...hubButtons, payConfirmButton, payCancelButton, ...feedComponents],
-  modals: [...feedModals],
+  components: [
+    ...hubButtons,
+    payConfirmButton,
+    payCancelButton,
+    ...feedComponents,
+    ...marketShopComponents,
+    marketOrderButtons,
+  ],
+  modals: [...feedModals, sellModalHandler, marketDisputeModal],
 };

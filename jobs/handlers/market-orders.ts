@@ -1,24 +1,11 @@
 import { UnrecoverableError } from 'bullmq';
 import { AppError } from '../../economy/errors.ts';
-import { Market } from '../../economy/market/market.ts';
+import { marketFor } from '../../economy/market/market.ts';
 import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
-import { marketSettings } from '../../economy/market/types.ts';
 import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
 import type { WorkerDeps } from '../worker.ts';
 
 export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log'>;
-
-const markets = new WeakMap<MarketJobDeps, Market>();
-
-/** One Market per worker, so concurrent jobs share its transaction batches. */
-export function marketFor(deps: MarketJobDeps): Market {
-  let market = markets.get(deps);
-  if (!market) {
-    market = new Market(deps.db, marketSettings(deps.cfg));
-    markets.set(deps, market);
-  }
-  return market;
-}
 
 /** A refusal is permanent (the order is gone or settled otherwise); `busy` is worth a retry. */
 function permanent(err: unknown): never {

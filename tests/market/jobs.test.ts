@@ -20,7 +20,7 @@ import {
   handleMarketSweep,
   type MarketJobDeps,
 } from '../../jobs/handlers/market-orders.ts';
-import { scheduleOrderTimer } from '../../jobs/market-timers.ts';
+import { scheduleOrderTimer } from '../../jobs/market-events.ts';
 import { Queues } from '../../jobs/queues.ts';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';

@@ -4,10 +4,13 @@ import { listActiveQuests } from '../../../economy/quests.ts';
 import { showCard } from '../commands/card.ts';
 import { claimDailyReward } from '../commands/daily.ts';
 import { showHelp } from '../commands/help.ts';
-import { reply, replyText } from '../responses.ts';
+import { reply } from '../responses.ts';
 import type { ComponentHandler } from '../types.ts';
 
-/** The hub's five buttons; each answers with a new private message, whether clicked on /coins or in #coin-hub. */
+/**
+ * The hub's buttons; each answers with a new private message, whether clicked on /coins or in #coin-hub.
+ * Shop is the market's (components/market-shop.ts).
+ */
 export const hubButtons: ComponentHandler[] = [
   { prefix: HUB_BUTTONS.card, handle: (ctx) => showCard(ctx) },
   { prefix: HUB_BUTTONS.daily, handle: (ctx) => claimDailyReward(ctx) },
@@ -16,11 +19,5 @@ export const hubButtons: ComponentHandler[] = [
     prefix: HUB_BUTTONS.quests,
     handle: async (ctx) =>
       reply({ embeds: [renderQuests(await listActiveQuests(ctx.deps.db, ctx.deps.now()))] }),
-  },
-  {
-    // The marketplace (its own issue) replaces this handler with the shop browser.
-    prefix: HUB_BUTTONS.shop,
-    handle: async () =>
-      replyText('The marketplace is opening soon: listings will appear in #shop and right here.'),
   },
 ];

@@ -1,0 +1,90 @@
+import {
+  ApplicationCommandOptionType,
+  InteractionResponseType,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord-api-types/v10';
+import { MARKET_IDS, renderListing, sellModal } from '../../../discord/views/market.ts';
+import { AppError } from '../../../economy/errors.ts';
+import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.ts';
+import { createListing } from '../../../economy/market/listings.ts';
+import { referencePrice } from '../../../economy/market/pricing.ts';
+import { marketSettings } from '../../../economy/market/types.ts';
+import { refreshShopListing } from '../../../jobs/market-events.ts';
+import { focusedText, modalField, NO_CHOICES } from '../components/market-shop.ts';
+import { stringOption } from '../options.ts';
+import { reply } from '../responses.ts';
+import type { Command, ModalHandler } from '../types.ts';
+
+const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
+  name: 'sell',
+  description: 'Put something up for sale in the shop',
+  options: [
+    {
+      type: ApplicationCommandOptionType.String,
+      name: 'item',
+      description: 'A catalog item to sell (leave empty for anything else)',
+      autocomplete: true,
+      required: false,
+    },
+  ],
+};
+
+/** /sell [item]: opens the listing form, prefilled from the chosen catalog item. */
+export const sellCommand: Command = {
+  definition,
+  async handle(ctx, interaction) {
+    const itemId = stringOption(interaction, 'item');
+    const item = itemId ? await getCatalogItem(ctx.deps.db, itemId) : undefined;
+    if (itemId && (!item || !item.active)) {
+      throw new AppError('catalog_item_not_found', 'Pick a catalog item from the suggestions.', 404);
+    }
+    const reference = item ? (await referencePrice(ctx.deps.db, item.id)).reference : null;
+    return { type: InteractionResponseType.Modal, data: sellModal(item ?? null, reference) };
+  },
+  async autocomplete(ctx, interaction) {
+    const items = await searchCatalog(ctx.deps.db, focusedText(interaction));
+    if (items.length === 0) return NO_CHOICES;
+    return {
+      type: InteractionResponseType.ApplicationCommandAutocompleteResult,
+      data: {
+        choices: items.map((i) => ({
+          name: `${i.name} (base ${i.basePrice} coins)`.slice(0, 100),
+          value: i.id,
+        })),
+      },
+    };
+  },
+};
+
+const wholeNumber = (text: string, field: string): number => {
+  const t = text.trim().replace(/[,_ ]/g, '');
+  if (!/^[0-9]{1,13}$/.test(t)) throw new AppError('invalid_input', `${field} must be a whole number.`, 400);
+  return Number(t);
+};
+
+/** The submitted /sell form becomes a listing (guarded and capped), announced in #shop. */
+export const sellModalHandler: ModalHandler = {
+  prefix: MARKET_IDS.sell,
+  async handle(ctx, interaction, [catalogItemId]) {
+    const description = modalField(interaction, 'description').trim();
+    const listing = await createListing(
+      ctx.deps.db,
+      marketSettings(ctx.deps.cfg),
+      { kind: 'user', userId: ctx.user.id },
+      {
+        ...(catalogItemId ? { catalogItemId } : {}),
+        title: modalField(interaction, 'title'),
+        description: description === '' ? null : description,
+        unitPrice: wholeNumber(modalField(interaction, 'price'), 'The price'),
+        quantity: wholeNumber(modalField(interaction, 'quantity'), 'The quantity'),
+      },
+    );
+    if (!(await refreshShopListing(ctx.deps.queues, listing.id, ctx.deps.now()))) {
+      ctx.log.warn({ listingId: listing.id }, 'shop message not queued');
+    }
+    return reply({
+      content: 'Listed! It appears in #shop in a moment.',
+      ...renderListing(listing, ctx.user.discordId),
+    });
+  },
+};

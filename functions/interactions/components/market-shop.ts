@@ -1,0 +1,186 @@
+import {
+  ApplicationCommandOptionType,
+  type APIApplicationCommandAutocompleteInteraction,
+  type APIApplicationCommandAutocompleteResponse,
+  type APIModalSubmitInteraction,
+  InteractionResponseType,
+} from 'discord-api-types/v10';
+import { HUB_BUTTONS } from '../../../discord/views/hub.ts';
+import {
+  MARKET_IDS,
+  renderBuyPrompt,
+  renderListing,
+  renderOrder,
+  renderShopBrowser,
+} from '../../../discord/views/market.ts';
+import { AppError } from '../../../economy/errors.ts';
+import {
+  browseListings,
+  discordIdsOf,
+  getListing,
+  type ListingSort,
+} from '../../../economy/market/listings.ts';
+import { marketFor } from '../../../economy/market/market.ts';
+import type { Listing, Order } from '../../../economy/market/types.ts';
+import type { OrderEvent } from '../../../discord/views/market.ts';
+import {
+  grantBoughtRole,
+  notifyOrder,
+  refreshShopListing,
+  scheduleOrderTimer,
+} from '../../../jobs/market-events.ts';
+import { reply, updateMessage } from '../responses.ts';
+import type { ComponentHandler, InteractionContext } from '../types.ts';
+
+const SORTS: ListingSort[] = ['newest', 'price_asc', 'price_desc'];
+const PAGE_SIZE = 5;
+
+/** The focused option's text of an autocomplete interaction. */
+export function focusedText(interaction: APIApplicationCommandAutocompleteInteraction): string {
+  const focused = interaction.data.options.find((o) => 'focused' in o && o.focused);
+  return focused && focused.type === ApplicationCommandOptionType.String ? focused.value : '';
+}
+
+export const NO_CHOICES: APIApplicationCommandAutocompleteResponse = {
+  type: InteractionResponseType.ApplicationCommandAutocompleteResult,
+  data: { choices: [] },
+};
+
+/** A text input's value in a submitted modal. */
+export function modalField(interaction: APIModalSubmitInteraction, id: string): string {
+  for (const row of interaction.data.components) {
+    const inputs = 'components' in row ? row.components : 'component' in row ? [row.component] : [];
+    for (const input of inputs as { custom_id?: string; value?: string }[]) {
+      if (input.custom_id === id && typeof input.value === 'string') return input.value;
+    }
+  }
+  return '';
+}
+
+async function listingOrThrow(ctx: InteractionContext, id: string | undefined): Promise<Listing> {
+  const listing = id ? await getListing(ctx.deps.db, id) : undefined;
+  if (!listing) throw new AppError('listing_not_found', 'That listing does not exist.', 404);
+  return listing;
+}
+
+/** A listing's card, privately, with its Buy button. */
+export async function showListing(ctx: InteractionContext, id: string | undefined) {
+  const listing = await listingOrThrow(ctx, id);
+  const sellers = await discordIdsOf(ctx.deps.db, [listing.sellerId]);
+  return reply(renderListing(listing, listing.sellerId ? (sellers.get(listing.sellerId) ?? null) : null));
+}
+
+/** One page of the shop browser. */
+export async function shopBrowser(ctx: InteractionContext, sort: ListingSort, page: number) {
+  const result = await browseListings(ctx.deps.db, { sort, page, pageSize: PAGE_SIZE });
+  const sellers = await discordIdsOf(
+    ctx.deps.db,
+    result.listings.map((l) => l.sellerId),
+  );
+  return renderShopBrowser(result, sort, sellers);
+}
+
+/** After an order changed: its next timer, the DMs, and the #shop message when stock moved. */
+export async function announce(
+  ctx: InteractionContext,
+  order: Order,
+  event: OrderEvent,
+  stockMoved: boolean,
+) {
+  const now = ctx.deps.now();
+  const queued = await Promise.all([
+    scheduleOrderTimer(ctx.deps.queues, order, now),
+    notifyOrder(ctx.deps.queues, order, event),
+    stockMoved ? refreshShopListing(ctx.deps.queues, order.listingId, now) : true,
+  ]);
+  if (!queued.every(Boolean)) ctx.log.warn({ orderId: order.id, event }, 'market follow-up jobs not queued');
+}
+
+/** The order as the invoking user sees it (buyer or seller). */
+export async function orderView(ctx: InteractionContext, order: Order) {
+  const [listing, ids] = await Promise.all([
+    getListing(ctx.deps.db, order.listingId),
+    discordIdsOf(ctx.deps.db, [order.buyerId, order.sellerId]),
+  ]);
+  return renderOrder({
+    order,
+    title: listing?.title ?? 'an item',
+    viewer: order.buyerId === ctx.user.id ? 'buyer' : 'seller',
+    buyerDiscordId: ids.get(order.buyerId)!,
+    sellerDiscordId: order.sellerId ? (ids.get(order.sellerId) ?? null) : null,
+  });
+}
+
+const closed = (content: string) => updateMessage({ content, embeds: [], components: [] });
+
+export const marketShopComponents: ComponentHandler[] = [
+  {
+    // The hub's Shop button opens the browser.
+    prefix: HUB_BUTTONS.shop,
+    handle: async (ctx) => reply(await shopBrowser(ctx, 'newest', 1)),
+  },
+  {
+    prefix: MARKET_IDS.page,
+    async handle(ctx, _interaction, [sort, page]) {
+      const s = SORTS.includes(sort as ListingSort) ? (sort as ListingSort) : 'newest';
+      return updateMessage(await shopBrowser(ctx, s, Number(page) || 1));
+    },
+  },
+  {
+    prefix: MARKET_IDS.open,
+    handle: (ctx, interaction) =>
+      showListing(ctx, 'values' in interaction.data ? interaction.data.values[0] : undefined),
+  },
+  {
+    // Buy opens the confirm step; its interaction id keys the purchase, however often Confirm is clicked.
+    prefix: MARKET_IDS.buy,
+    async handle(ctx, interaction, [listingId]) {
+      const listing = await listingOrThrow(ctx, listingId);
+      if (listing.state !== 'active')
+        throw new AppError('listing_unavailable', 'That listing is not on sale now.', 409);
+      if (listing.sellerId === ctx.user.id)
+        throw new AppError('self_purchase', 'You cannot buy your own listing.', 403);
+      return reply(renderBuyPrompt(interaction.id, listing, 1));
+    },
+  },
+  {
+    prefix: MARKET_IDS.quantity,
+    async handle(ctx, interaction, [promptId, listingId]) {
+      const listing = await listingOrThrow(ctx, listingId);
+      const qty = Number('values' in interaction.data ? interaction.data.values[0] : 1);
+      if (listing.state !== 'active') return closed('That listing is not on sale any more.');
+      return updateMessage(
+        renderBuyPrompt(promptId!, listing, Math.min(Math.max(qty, 1), listing.quantityLeft)),
+      );
+    },
+  },
+  {
+    prefix: MARKET_IDS.confirm,
+    async handle(ctx, _interaction, [promptId, listingId, qty, price]) {
+      if (!promptId || !listingId) return closed('This purchase prompt is broken; open the listing again.');
+      try {
+        const { order, replayed } = await marketFor(ctx.deps).buy({
+          key: `discord:${promptId}`,
+          listingId,
+          buyerId: ctx.user.id,
+          quantity: Number(qty),
+          expectedUnitPrice: Number(price),
+        });
+        if (!replayed) {
+          await announce(ctx, order, 'placed', true);
+          const listing = await getListing(ctx.deps.db, order.listingId);
+          if (listing?.catalogItemId) await grantBoughtRole(ctx.deps.queues, order);
+        }
+        return updateMessage({
+          content: `Order placed: ${order.quantity} × for ${order.total.toLocaleString('en-US')} coins, held in escrow.`,
+          ...(await orderView(ctx, order)),
+        });
+      } catch (err) {
+        // A busy market is worth another click, so the prompt stays; any other refusal is final.
+        if (err instanceof AppError && err.status !== 503) return closed(`Not bought: ${err.message}`);
+        throw err;
+      }
+    },
+  },
+  { prefix: MARKET_IDS.cancel, handle: async () => closed('Purchase cancelled; nothing was charged.') },
+];
