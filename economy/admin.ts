@@ -1,4 +1,4 @@
-import type { Db, Tx } from '../db/client.ts';
+import { transact, type Db, type Tx } from '../db/client.ts';
 import { appendAudit, type AuditEntry, type AuditSource } from './audit.ts';
 import { AppError } from './errors.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS, type TransferOp } from './ledger.ts';
@@ -20,20 +20,6 @@ export interface AdminDeps {
 }
 
 const MAX_REASON = 500;
-const RETRYABLE = new Set(['40001', '40P01']);
-
-/** Runs `fn` in one transaction, retrying serialization failures and deadlocks a few times. */
-export async function inTransaction<T>(db: Db, fn: (trx: Tx) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction().execute(fn);
-    } catch (err) {
-      if (!RETRYABLE.has((err as { code?: string }).code ?? '') || attempt >= 5) throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
-    }
-  }
-}
-
 function checkReason(reason: string | undefined | null, required: boolean): string | null {
   const text = reason?.trim() ?? '';
   if (required && text.length === 0)
@@ -102,7 +88,7 @@ export async function adjustBalance(
     memo: reason,
     actor: actor.userId ?? undefined,
   };
-  return inTransaction(deps.db, async (trx) => {
+  return transact(deps.db, async (trx) => {
     await lockUser(trx, input.userId);
     const [result] = await applyInTransaction(trx, [op], deps.now());
     if (!result!.ok) throw new LedgerRefusal(result!.code);
@@ -146,7 +132,7 @@ export async function freezeUser(
   requirePermission(actor.role, 'user.freeze');
   const reason = checkReason(input.reason, true)!;
   if (actor.userId === input.userId) throw new AppError('freeze_self', 'You cannot freeze your own wallet.');
-  return inTransaction(deps.db, async (trx) => {
+  return transact(deps.db, async (trx) => {
     const user = await lockUser(trx, input.userId);
     if (user.frozen) return { changed: false, frozen: true, audit: null };
     const at = deps.now();
@@ -178,7 +164,7 @@ export async function unfreezeUser(
 ): Promise<FreezeResult> {
   requirePermission(actor.role, 'user.freeze');
   const reason = checkReason(input.reason, false);
-  return inTransaction(deps.db, async (trx) => {
+  return transact(deps.db, async (trx) => {
     const user = await lockUser(trx, input.userId);
     if (!user.frozen) return { changed: false, frozen: false, audit: null };
     const at = deps.now();
@@ -277,7 +263,7 @@ export async function refundTransfer(
 ): Promise<RefundResult> {
   requirePermission(actor.role, 'tx.refund');
   const reason = checkReason(input.reason, false);
-  return inTransaction(deps.db, async (trx) => {
+  return transact(deps.db, async (trx) => {
     const t = await findTransfer(trx, input.transferId);
     if (!t) throw transferNotFound();
     if (t.phase === 'pending' && t.state === 'voided') {
@@ -427,7 +413,7 @@ export async function noteTransfer(
   const note = input.note.trim();
   if (note.length === 0) throw new AppError('note_empty', 'The note is empty.');
   if (note.length > MAX_NOTE) throw new AppError('note_too_long', `Keep notes under ${MAX_NOTE} characters.`);
-  return inTransaction(deps.db, async (trx) => {
+  return transact(deps.db, async (trx) => {
     if (!(await findTransfer(trx, input.transferId))) throw transferNotFound();
     if (actor.requestId) {
       const earlier = await trx
@@ -472,7 +458,7 @@ export async function changeRoleMap(
   if (!ROLES.includes(change.role)) throw new AppError('invalid_role', `Roles are ${ROLES.join(', ')}.`);
   if (!/^\d{15,21}$/.test(change.discordRoleId))
     throw new AppError('invalid_role', 'That is not a Discord role.');
-  return inTransaction(deps.db, async (trx) => {
+  return transact(deps.db, async (trx) => {
     await trx
       .insertInto('guild_settings')
       .values({ guild_id: change.guildId })

@@ -30,8 +30,12 @@ export const FEED_IDS = {
 export const MAX_EMBEDS = 10;
 const MAX_EMBED_TOTAL = 6000;
 const MAX_DESCRIPTION = 4096;
-/** Compact messages are planned to this size, leaving room for the admin lines an edit adds later. */
-export const LINES_BUDGET = 4800;
+/**
+ * Compact messages are planned to this size, leaving room for the title and for admin lines an edit adds
+ * later. At ~60 characters a line that is ~90 transactions a message: 5 messages per 5 s carry far more than
+ * 50 transactions/s.
+ */
+export const LINES_BUDGET = 5400;
 
 export type FeedMode = 'embeds' | 'lines';
 
@@ -87,7 +91,6 @@ const plain = (name: string) => name.replace(/([\\*_~`|>[\]()])/g, '\\$1');
 
 const who = (p: FeedParty) => (p.discordId ? mention(p.discordId) : `**${p.name}**`);
 const whoPlain = (p: FeedParty) => (p.discordId ? `@${plain(p.name)}` : plain(p.name));
-const shortTime = (at: Date) => `<t:${Math.floor(at.getTime() / 1000)}:T>`;
 
 function reference(t: FeedTransfer): string[] {
   const parts: string[] = [];
@@ -164,9 +167,12 @@ export function transferEmbed(t: FeedTransfer, annotations: FeedAnnotation[] = [
 export function transferLine(t: FeedTransfer): string {
   const balances = [t.fromBalanceAfter, t.toBalanceAfter]
     .map((b) => (b === null ? '–' : b.toLocaleString('en-US')))
-    .join('/');
-  return `\`#${t.id}\` ${kindLabel(t)} · ${whoPlain(t.from)} → ${whoPlain(t.to)} · **${t.amount.toLocaleString('en-US')}** · bal ${balances} · ${shortTime(t.createdAt)}`;
+    .join(' / ');
+  const kind = t.phase === 'single' ? (t.reversesId !== null ? 'refund' : t.reason) : SHORT_PHASE[t.phase];
+  return `\`#${t.id}\` ${plain(kind)} ${whoPlain(t.from)} → ${whoPlain(t.to)} **${t.amount.toLocaleString('en-US')}** (${balances})`;
 }
+
+const SHORT_PHASE = { pending: 'hold', post: 'payout', void: 'hold refunded' } as const;
 
 /** How many of `transfers` (in order) fit in one compact message. At least one. */
 export function linesThatFit(transfers: FeedTransfer[], budget = LINES_BUDGET): number {
@@ -286,6 +292,7 @@ export function renderFeedMessage(
   flush();
   if (embeds[0] && transfers.length > 0) {
     embeds[0].title = `Transactions #${transfers[0]!.id} – #${transfers[transfers.length - 1]!.id} (${transfers.length})`;
+    embeds[0].timestamp = transfers[transfers.length - 1]!.createdAt.toISOString();
   }
   const admin = transfers.flatMap((t) => [
     ...frozenLines(t).map((l) => `\`#${t.id}\` ${l}`),

@@ -1,3 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FakeMessage } from '../fakes/discord-api.ts';
 
 /** The transfer ids a feed message shows, in order: embed titles `#12 · …` or compact lines `` `#12` … ``. */
@@ -31,4 +34,52 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
     if (Date.now() > deadline) return false;
     await sleep(everyMs);
   }
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  output(): string;
+  /** SIGKILL: the process dies at once, mid-request, as in a crash or an OOM kill. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Starts the real entry point with ROLE=worker and waits until it logs that its queues are running. */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'functions/server.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env, ROLE: 'worker', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = await waitFor(
+    () => out.includes('"msg":"worker started"') || child.exitCode !== null,
+    timeoutMs,
+    50,
+  );
+  if (!ready || child.exitCode !== null) {
+    child.kill('SIGKILL');
+    throw new Error(`worker did not start:\n${out}`);
+  }
+  return {
+    child,
+    output: () => out,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
