@@ -32,8 +32,8 @@ const MAX_EMBED_TOTAL = 6000;
 const MAX_DESCRIPTION = 4096;
 /**
  * Compact messages are planned to this size, leaving room for the title and for admin lines an edit adds
- * later. At ~60 characters a line that is ~90 transactions a message: 5 messages per 5 s carry far more than
- * 50 transactions/s.
+ * later. Lines run ~65 characters (~90 with the longest names), so a message carries 60 to 80 transactions
+ * and 5 messages per 5 s carry more than 50 transactions/s.
  */
 export const LINES_BUDGET = 5400;
 
@@ -90,7 +90,12 @@ function kindColor(t: FeedTransfer): number {
 const plain = (name: string) => name.replace(/([\\*_~`|>[\]()])/g, '\\$1');
 
 const who = (p: FeedParty) => (p.discordId ? mention(p.discordId) : `**${p.name}**`);
-const whoPlain = (p: FeedParty) => (p.discordId ? `@${plain(p.name)}` : plain(p.name));
+/** Names in compact lines are cut to keep every line short enough for ~60 lines a message. */
+const COMPACT_NAME = 20;
+const whoPlain = (p: FeedParty) => {
+  const name = p.name.length > COMPACT_NAME ? `${p.name.slice(0, COMPACT_NAME - 1)}…` : p.name;
+  return p.discordId ? `@${plain(name)}` : plain(name);
+};
 
 function reference(t: FeedTransfer): string[] {
   const parts: string[] = [];
