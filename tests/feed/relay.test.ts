@@ -257,7 +257,9 @@ describe('feed relay', () => {
 
     release();
     await late;
-    // A rolled-back transaction leaves a gap that never fills; the relay passes it once it is final.
+    // A rolled-back transaction leaves a gap that never fills; the relay passes it once it is final. (Finality
+    // waits for every writing transaction on the server that was running when the gap was seen, other test
+    // databases' included, hence the generous timeout.)
     const rolledBack = await t.db
       .transaction()
       .execute(async (trx) => {
@@ -289,7 +291,7 @@ describe('feed relay', () => {
     const shownAll = await waitFor(async () => {
       await handleFeedRelay(deps, 200);
       return feedIds(feedMessages()).includes(after.transferId);
-    }, 10_000);
+    }, 30_000);
     expect(shownAll).toBe(true);
     const expected = await allIdsAfter(start);
     expect(expected).toEqual([lateId, early.transferId, after.transferId]);
@@ -331,6 +333,17 @@ describe('feed relay', () => {
       .where('first_transfer_id', '=', pay.transferId)
       .execute();
     expect(rows).toHaveLength(1);
+  });
+
+  it('runs one relay at a time: a concurrent run (another worker replica) finds the lock taken and does nothing', async () => {
+    const runs = await Promise.all([
+      handleFeedRelay(deps, 500),
+      handleFeedRelay(deps, 500),
+      handleFeedRelay(deps, 500),
+    ]);
+    expect(runs.filter((r) => r.ran)).toHaveLength(1);
+    // The lock is released with the run.
+    expect((await handleFeedRelay(deps, 50)).ran).toBe(true);
   });
 
   it('edits the feed message after a refund to show the outcome and who acted', async () => {
