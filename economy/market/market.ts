@@ -111,11 +111,20 @@ export class Market {
 
 const perProcess = new WeakMap<object, Market>();
 
-/** The Market of a process (its API or worker dependencies), so concurrent handlers share its batches. */
-export function marketFor(deps: { db: Db; cfg: Config; now?: () => Date }): Market {
+/**
+ * The Market of a process (its API or worker dependencies), so concurrent handlers share its batches. Its
+ * clock is the process's (`now`, else the ledger's), so tests that move the clock move the market's too.
+ */
+export function marketFor(deps: {
+  db: Db;
+  cfg: Config;
+  now?: () => Date;
+  ledger?: { now: () => Date };
+}): Market {
   let market = perProcess.get(deps);
   if (!market) {
-    market = new Market(deps.db, marketSettings(deps.cfg), deps.now ? { now: deps.now } : {});
+    const now = deps.now ?? deps.ledger?.now;
+    market = new Market(deps.db, marketSettings(deps.cfg), now ? { now } : {});
     perProcess.set(deps, market);
   }
   return market;

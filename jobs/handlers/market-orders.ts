@@ -3,14 +3,24 @@ import { AppError } from '../../economy/errors.ts';
 import { marketFor } from '../../economy/market/market.ts';
 import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
 import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
+import { notifyOrder, refreshShopListing } from '../market-events.ts';
 import type { WorkerDeps } from '../worker.ts';
 
-export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log'>;
+export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues'> &
+  Partial<Pick<WorkerDeps, 'ledger'>>;
 
 /** A refusal is permanent (the order is gone or settled otherwise); `busy` is worth a retry. */
 function permanent(err: unknown): never {
   if (err instanceof AppError && err.code !== 'busy') throw new UnrecoverableError(err.message);
   throw err;
+}
+
+/** Tells both sides and refreshes the #shop message when a timer settled an order. */
+async function announceSettled(deps: MarketJobDeps, result: TransitionResult): Promise<void> {
+  if (!result.changed) return;
+  const { order } = result;
+  await notifyOrder(deps.queues, order, order.state === 'refunded' ? 'refunded' : 'completed');
+  if (result.restocked) await refreshShopListing(deps.queues, order.listingId, marketFor(deps).now());
 }
 
 /** The delayed per-order expiry. Before the deadline it changes nothing; the sweeper catches a job that ran early. */
@@ -20,6 +30,7 @@ export async function handleMarketExpire(
 ): Promise<{ changed: boolean }> {
   const result = await marketFor(deps).expireEscrow(orderId).catch(permanent);
   if (result.changed) deps.log.info({ orderId }, 'order escrow expired; buyer refunded');
+  await announceSettled(deps, result);
   return { changed: result.changed };
 }
 
@@ -30,6 +41,7 @@ export async function handleMarketComplete(
 ): Promise<{ changed: boolean }> {
   const result = await marketFor(deps).completeAfterConfirmWindow(orderId).catch(permanent);
   if (result.changed) deps.log.info({ orderId }, 'order completed after its confirm window');
+  await announceSettled(deps, result);
   return { changed: result.changed };
 }
 
@@ -60,9 +72,11 @@ export async function handleMarketSweep(deps: MarketJobDeps): Promise<SweepResul
       ...complete.map((id) => market.completeAfterConfirmWindow(id)),
     ]);
     const ids = [...expire, ...complete];
+    const settledNow: TransitionResult[] = [];
     settled.forEach((r, i) => {
       if (r.status === 'fulfilled') {
         if (!r.value.changed) return;
+        settledNow.push(r.value);
         if (r.value.order.state === 'refunded') total.expired++;
         else total.completed++;
         return;
@@ -74,6 +88,7 @@ export async function handleMarketSweep(deps: MarketJobDeps): Promise<SweepResul
         'overdue order could not be settled',
       );
     });
+    await Promise.all(settledNow.map((r) => announceSettled(deps, r)));
     if (expire.length + complete.length < SWEEP_PAGE) break;
   }
   if (total.expired + total.completed + total.stuck > 0) deps.log.info(total, 'market sweep');
