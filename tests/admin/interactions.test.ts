@@ -415,4 +415,63 @@ describe('actions on the feed', () => {
     ).toBe(true);
     expect(rig.discord.problems).toEqual([]);
   });
+
+  it('Refund on an order refunds it through the market and Cancel removes the listing; both audited', async () => {
+    const market = new Market(rig.db.db, marketSettings);
+    const listing = await createListing(
+      rig.db.db,
+      marketSettings,
+      { kind: 'user', userId: await userId(bob) },
+      { title: 'Enchanted bow', unitPrice: 60, quantity: 3 },
+    );
+    const aliceBefore = await balance(alice);
+    const purchase = await market.buy({
+      key: 'feed-buy-2',
+      listingId: listing.id,
+      buyerId: await userId(alice),
+      quantity: 1,
+      expectedUnitPrice: 60,
+    });
+    const holdId = String(purchase.order.holdTransferId);
+    expect(await waitFor(() => feedMessage(holdId) !== undefined, 20_000)).toBe(true);
+    const refundId = `feed:order:refund:${purchase.order.id}:${holdId}`;
+    const cancelId = `feed:listing:cancel:${listing.id}:${holdId}`;
+    const actions = await actionsOf(holdId, mod);
+    expect(actions).toContain(refundId);
+
+    expect((await submit(refundId, viewer, 'no')).data.content).toMatch(/refund transactions/);
+    expect((await submit(refundId, mod, 'seller unreachable')).data.content).toMatch(
+      /refunded: 60 coins back/,
+    );
+    expect((await submit(refundId, mod, 'seller unreachable')).data.content).toMatch(/already refunded/);
+    expect(await balance(alice)).toBe(aliceBefore);
+    expect((await submit(cancelId, mod, 'suspicious listing')).data.content).toMatch(
+      /is cancelled \(removed\)/,
+    );
+    const row = await rig.db.db
+      .selectFrom('listings')
+      .select('state')
+      .where('id', '=', listing.id)
+      .executeTakeFirstOrThrow();
+    expect(row.state).toBe('removed');
+    expect(await auditCount('market.order.admin_refund')).toBe(1);
+    expect(await auditCount('market.listing.remove')).toBe(1);
+    expect(
+      await waitFor(() => {
+        const text = JSON.stringify(feedMessage(holdId)?.embeds ?? []);
+        return (
+          text.includes(`Order #${purchase.order.id} refunded by`) &&
+          text.includes(`Listing #${listing.id} cancelled by`)
+        );
+      }, 20_000),
+    ).toBe(true);
+
+    // A compact feed message offers "Act on a transaction…", which asks for the number and opens its panel.
+    const panel = await submit('feed:pick:id', mod, `#${holdId}`);
+    expect(JSON.stringify(panel.data.embeds)).toContain(`#${holdId} ·`);
+    expect((await submit('feed:pick:id', member, `#${holdId}`)).data.content).toMatch(
+      /see the transaction feed/,
+    );
+    expect((await submit('feed:pick:id', mod, 'nonsense')).data.content).toMatch(/No such transaction/);
+  });
 });
