@@ -22,7 +22,7 @@ import {
   handleMarketSweep,
   type MarketJobDeps,
 } from '../../jobs/handlers/market-orders.ts';
-import { scheduleOrderTimer } from '../../jobs/market-events.ts';
+import { refreshShopListing, scheduleOrderTimer } from '../../jobs/market-events.ts';
 import { Queues } from '../../jobs/queues.ts';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
@@ -203,5 +203,25 @@ describe('order timers with two workers and racing sweepers', () => {
       redis.quit(),
       ...blocking.map((b) => b.quit()),
     ]);
+  });
+
+  it('fifty changes to a listing within one second queue one #shop edit', async () => {
+    const redis = createRedis(REDIS_URL, 'command', 'market-jobs-test');
+    const queues = new Queues(redis, `${testRedisPrefix()}:bull`, log);
+    const second = Math.floor(Date.now() / 1000) * 1000;
+    const burst = Array.from({ length: 50 }, (_, i) => new Date(second + i * 19));
+    expect(await Promise.all(burst.map((at) => refreshShopListing(queues, '42', at)))).toEqual(
+      burst.map(() => true),
+    );
+    const market = queues.get('market');
+    const jobs = await market.getJobs(['delayed', 'waiting']);
+    expect(jobs.map((j) => [j.name, j.data])).toEqual([['market.shop-refresh', { listingId: '42' }]]);
+    // It runs just after that second, so it reads the state after the whole burst.
+    expect(jobs[0]!.opts.delay).toBeGreaterThanOrEqual(1000 - 49 * 19);
+    await refreshShopListing(queues, '42', new Date(second + 1000));
+    expect(await market.getJobs(['delayed', 'waiting'])).toHaveLength(2);
+    await market.obliterate({ force: true });
+    await queues.close();
+    await redis.quit();
   });
 });
