@@ -12,7 +12,15 @@ import { txChannel } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createTestDatabase, insertUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import { feedIds, sleep, startWorkerProcess, transferIdsIn, waitFor, type WorkerProcess } from './helpers.ts';
+import {
+  feedIds,
+  maxFeedLagMs,
+  sleep,
+  startWorkerProcess,
+  transferIdsIn,
+  waitFor,
+  type WorkerProcess,
+} from './helpers.ts';
 
 // System test: the relay runs in real worker processes (ROLE=worker) against a fake Discord API that enforces
 // a per-channel message limit and answers 429 past it. The window is shortened from Discord's 5 messages per
@@ -194,18 +202,7 @@ it('posts a burst of 1,000 transactions exactly once and in order across a worke
   expect(firstSeen).toEqual(expected);
 
   // Never more than a minute behind: each transfer's message was posted within 60 s of the transfer.
-  const createdAt = new Map(
-    (
-      await t.db
-        .selectFrom('transfers')
-        .select(['id', 'created_at'])
-        .where('id', '>', start.toString())
-        .execute()
-    ).map((r) => [String(r.id), new Date(r.created_at as Date).getTime()]),
-  );
-  const maxLagMs = Math.max(
-    ...messages.flatMap((m) => transferIdsIn(m).map((id) => Date.parse(m.timestamp) - createdAt.get(id)!)),
-  );
+  const maxLagMs = await maxFeedLagMs(t.db, messages, start);
   expect(maxLagMs).toBeLessThan(60_000);
   console.log(
     JSON.stringify({

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Db } from '../../db/client.ts';
 import type { FakeMessage } from '../fakes/discord-api.ts';
 
 /** The transfer ids a feed message shows, in order: embed titles `#12 · …` or compact lines `` `#12` … ``. */
@@ -82,4 +83,17 @@ export async function startWorkerProcess(
       return exited;
     },
   };
+}
+
+/** The longest time between a transfer (after `afterId`) and the feed message that shows it being posted. */
+export async function maxFeedLagMs(db: Db, messages: FakeMessage[], afterId: bigint): Promise<number> {
+  const rows = await db
+    .selectFrom('transfers')
+    .select(['id', 'created_at'])
+    .where('id', '>', afterId.toString())
+    .execute();
+  const createdAt = new Map(rows.map((r) => [String(r.id), new Date(r.created_at as Date).getTime()]));
+  return Math.max(
+    ...messages.flatMap((m) => transferIdsIn(m).map((id) => Date.parse(m.timestamp) - createdAt.get(id)!)),
+  );
 }
