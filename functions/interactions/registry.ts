@@ -5,6 +5,7 @@ import { coinsCommand } from './commands/coins.ts';
 import { dailyCommand } from './commands/daily.ts';
 import { helpCommand } from './commands/help.ts';
 import { payCommand } from './commands/pay.ts';
+import { ordersCommand } from './commands/orders.ts';
 import { sellCommand, sellModalHandler } from './commands/sell.ts';
 import { setupCommand } from './commands/setup.ts';
 import { shopCommand } from './commands/shop.ts';
@@ -32,6 +33,7 @@ export const registry: InteractionRegistry = {
     auditCommand,
     sellCommand,
     shopCommand,
+    ordersCommand,
   ],
   components: [
     ...hubButtons,

@@ -219,6 +219,9 @@ describe('the market through Discord', () => {
     await until('the seller DM', () => dmsTo(seller.id).find((m) => m.includes('New order')));
     await until('the buyer DM', () => dmsTo(buyer.id).find((m) => m.includes('You ordered')));
 
+    const mine = await send(slashCommand('orders', seller), 4);
+    expect(text(mine)).toContain(`Order #${orderId}: 2 × Diamond sword`);
+    expect(customIds(mine)).toContain(`market:order:deliver:${orderId}`);
     const notMine = await send(buttonClick(`market:order:deliver:${orderId}`, buyer), 4);
     expect(notMine.content).toMatch(/Only the seller/);
     const delivered = await send(buttonClick(`market:order:deliver:${orderId}`, seller), 4);
