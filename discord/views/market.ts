@@ -35,7 +35,7 @@ export interface MessageView {
 }
 
 /** Most units one confirm step offers in its quantity menu. */
-export const MAX_QUANTITY_CHOICES = 25;
+const MAX_QUANTITY_CHOICES = 25;
 
 const STATE_LABEL: Record<Listing['state'], string> = {
   active: 'On sale',

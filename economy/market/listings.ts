@@ -9,7 +9,6 @@ import { assertWithinGuards, referencePrice } from './pricing.ts';
 import {
   CATALOG_COLUMNS,
   LISTING_COLUMNS,
-  coins,
   toCatalogItem,
   toListing,
   type Actor,
@@ -474,10 +473,6 @@ export async function setShopMessage(
     .where('id', '=', listingId)
     .execute();
 }
-
-/** `2 × Diamond for 240 coins`, the phrase the confirm step and DMs use. */
-export const describePurchase = (listing: Pick<Listing, 'title' | 'unitPrice'>, qty: number) =>
-  `${qty} × ${listing.title} for ${coins(listing.unitPrice * qty)}`;
 
 /** Discord ids of Coinhub users, for mentions and DMs. */
 export async function discordIdsOf(db: Db | Tx, userIds: (string | null)[]): Promise<Map<string, string>> {

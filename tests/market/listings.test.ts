@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../economy/errors.ts';
-import { createCatalogItem, searchCatalog, setCatalogItemActive } from '../../economy/market/catalog.ts';
+import {
+  createCatalogItem,
+  listCatalog,
+  searchCatalog,
+  setCatalogItemActive,
+  updateCatalogItem,
+} from '../../economy/market/catalog.ts';
 import {
   browseListings,
   cancelListing,
@@ -10,6 +16,7 @@ import {
   removeListing,
   resumeListing,
   searchListings,
+  sellerListings,
   updateListing,
 } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
@@ -81,6 +88,33 @@ describe('catalog', () => {
     expect(audit.map((r) => r.action)).toEqual(['market.catalog.create', 'market.catalog.create']);
   });
 
+  it('updates an item (audited with before and after) and lists the catalog by name', async () => {
+    const item = await createCatalogItem(t.db, admin(boss), { name: 'Torch', kind: 'other', basePrice: 2 });
+    const updated = await updateCatalogItem(t.db, admin(boss), item.id, {
+      name: 'Soul torch',
+      kind: 'other',
+      basePrice: 3,
+      description: 'Blue flame',
+    });
+    expect(updated).toMatchObject({ name: 'Soul torch', basePrice: 3, description: 'Blue flame' });
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select(['before', 'after'])
+      .where('action', '=', 'market.catalog.update')
+      .executeTakeFirstOrThrow();
+    expect(audit).toMatchObject({ before: { name: 'Torch' }, after: { name: 'Soul torch' } });
+    expect(
+      (
+        await refusal(
+          updateCatalogItem(t.db, admin(boss), '999999', { name: 'x', kind: 'other', basePrice: 1 }),
+        )
+      ).code,
+    ).toBe('catalog_item_not_found');
+    const names = (await listCatalog(t.db)).map((i) => i.name);
+    expect(names).toEqual([...names].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())));
+    expect(names).toContain('Soul torch');
+  });
+
   it('a retired item cannot be listed', async () => {
     const item = await createCatalogItem(t.db, admin(boss), {
       name: 'Old hat',
@@ -110,6 +144,9 @@ describe('listings', () => {
     expect(err.code).toBe('listing_cap');
     await cancelListing(t.db, me(b), made[0]!.id);
     await createListing(t.db, settings, me(b), { title: 'One more', unitPrice: 10, quantity: 1 });
+    const open = await sellerListings(t.db, b);
+    expect(open).toHaveLength(settings.maxActiveListings);
+    expect(open.map((l) => l.id)).not.toContain(made[0]!.id);
   });
 
   it('the cap holds under concurrent creation', async () => {
