@@ -7,7 +7,6 @@ import { sql, type Kysely } from 'kysely';
  * the send so that a restart resends exactly the same batch with the same nonce. `feed_messages` maps every
  * posted Discord message to the transfer ids it covers, so actions on the feed can edit it later.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against no schema
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create table feed_cursors (
@@ -42,7 +41,6 @@ export async function up(db: Kysely<any>): Promise<void> {
   );
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against no schema
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable('feed_messages').execute();
   await db.schema.dropTable('feed_cursors').execute();
