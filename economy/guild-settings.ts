@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/client.ts';
+import type { Db, Tx } from '../db/client.ts';
 
 /** Where Coinhub lives in a guild: the channels /setup made and the persistent hub message. */
 export interface GuildLayoutIds {
@@ -15,7 +15,7 @@ export interface GuildSettings extends GuildLayoutIds {
   roleMap: Record<string, string[]>;
 }
 
-export async function getGuildSettings(db: Db, guildId: string): Promise<GuildSettings | undefined> {
+export async function getGuildSettings(db: Db | Tx, guildId: string): Promise<GuildSettings | undefined> {
   const row = await db
     .selectFrom('guild_settings')
     .selectAll()
@@ -35,7 +35,7 @@ export async function getGuildSettings(db: Db, guildId: string): Promise<GuildSe
 }
 
 /** Stores the channel and hub message ids, creating the guild's settings row on first use. */
-export async function saveGuildLayout(db: Db, guildId: string, ids: GuildLayoutIds): Promise<void> {
+export async function saveGuildLayout(db: Db | Tx, guildId: string, ids: GuildLayoutIds): Promise<void> {
   const values = {
     hub_channel_id: ids.hubChannelId,
     shop_channel_id: ids.shopChannelId,
@@ -48,4 +48,19 @@ export async function saveGuildLayout(db: Db, guildId: string, ids: GuildLayoutI
     .values({ guild_id: guildId, ...values })
     .onConflict((oc) => oc.column('guild_id').doUpdateSet({ ...values, updated_at: sql<Date>`now()` }))
     .execute();
+}
+
+/**
+ * Runs `fn` in a transaction holding the guild's layout lock (a transaction-scoped advisory lock), so two
+ * /setup runs for one guild, from any worker, never interleave and create channels twice.
+ */
+export async function withGuildLayoutLock<T>(
+  db: Db,
+  guildId: string,
+  fn: (trx: Tx) => Promise<T>,
+): Promise<T> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`guild-layout:${guildId}`}, 0))`.execute(trx);
+    return fn(trx);
+  });
 }

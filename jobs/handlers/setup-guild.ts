@@ -3,7 +3,7 @@ import { Routes, type RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discor
 import { UnrecoverableError, type Job } from 'bullmq';
 import { setupGuild, type ChannelKey, type SetupReport } from '../../discord/setup.ts';
 import { channelMention } from '../../discord/views/format.ts';
-import { getGuildSettings, saveGuildLayout } from '../../economy/guild-settings.ts';
+import { getGuildSettings, saveGuildLayout, withGuildLayoutLock } from '../../economy/guild-settings.ts';
 import type { PayloadOf, setupGuildJob } from '../definitions.ts';
 import { readInteractionToken } from '../interaction-tokens.ts';
 import type { WorkerDeps } from '../worker.ts';
@@ -50,26 +50,30 @@ export async function handleSetupGuild(deps: WorkerDeps, payload: Payload, job: 
     await deps.rest.patch(Routes.webhookMessage(payload.applicationId, token), { body, auth: false });
   };
   try {
-    const known = await getGuildSettings(deps.db, payload.guildId);
-    const report = await setupGuild(deps.rest, {
-      guildId: payload.guildId,
-      botUserId: payload.applicationId,
-      known: {
-        channels: {
-          hub: known?.hubChannelId,
-          shop: known?.shopChannelId,
-          leaderboard: known?.leaderboardChannelId,
-          transactions: known?.txChannelId,
+    // The Discord calls run under the lock: a second /setup waits and then finds what the first one made.
+    const report = await withGuildLayoutLock(deps.db, payload.guildId, async (trx) => {
+      const known = await getGuildSettings(trx, payload.guildId);
+      const done = await setupGuild(deps.rest, {
+        guildId: payload.guildId,
+        botUserId: payload.applicationId,
+        known: {
+          channels: {
+            hub: known?.hubChannelId,
+            shop: known?.shopChannelId,
+            leaderboard: known?.leaderboardChannelId,
+            transactions: known?.txChannelId,
+          },
+          hubMessageId: known?.hubMessageId ?? null,
         },
-        hubMessageId: known?.hubMessageId ?? null,
-      },
-    });
-    await saveGuildLayout(deps.db, payload.guildId, {
-      hubChannelId: report.channels.hub,
-      shopChannelId: report.channels.shop,
-      leaderboardChannelId: report.channels.leaderboard,
-      txChannelId: report.channels.transactions,
-      hubMessageId: report.hubMessageId,
+      });
+      await saveGuildLayout(trx, payload.guildId, {
+        hubChannelId: done.channels.hub,
+        shopChannelId: done.channels.shop,
+        leaderboardChannelId: done.channels.leaderboard,
+        txChannelId: done.channels.transactions,
+        hubMessageId: done.hubMessageId,
+      });
+      return done;
     });
     await editResponse({ content: summary(report), allowed_mentions: { parse: [] } });
     deps.log.info(

@@ -122,6 +122,27 @@ describe('/setup', () => {
     expect(rig.discord.channelMessages(hub.id)).toHaveLength(1);
   });
 
+  it('two admins running /setup at the same moment still create each channel once', async () => {
+    const guildId = '930000000000000001';
+    rig.discord.addGuild(guildId);
+    const payloads = [0, 1].map(() => ({ ...slashCommand('setup', admin), guild_id: guildId }));
+    await Promise.all(payloads.map((p) => rig.send(p)));
+    const outcomes = await Promise.all(
+      payloads.map((p) =>
+        waitFor(() => rig.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined),
+      ),
+    );
+    for (const o of outcomes) expect(o.content).toMatch(/Coinhub is set up/);
+    expect(outcomes.filter((o) => /Hub message posted/.test(o.content))).toHaveLength(1);
+    const names = rig.discord
+      .guildChannels(guildId)
+      .map((c) => c.name)
+      .sort();
+    expect(names).toEqual(['coin-hub', 'coin-transactions', 'leaderboard', 'shop']);
+    const hub = rig.discord.guildChannels(guildId).find((c) => c.name === 'coin-hub')!;
+    expect(rig.discord.channelMessages(hub.id)).toHaveLength(1);
+  });
+
   it('tells the admin when Discord refuses for good (missing permissions)', async () => {
     rig.discord.route('GET', '/guilds/:guild/channels', () => ({
       status: 403,
