@@ -3,7 +3,7 @@
  * functions on a freshly migrated database, 16 concurrent buyers.
  *   uniform: buyers spread over 100 listings, for BENCH_SECONDS.
  *   hot:     every buyer hits one listing of BENCH_HOT_UNITS units until it sells out.
- * BENCH_PG_OPTIONS passes server settings to the bench's connections (e.g. "-c jit=off").
+ * BENCH_IN_FLIGHT overrides the Market's batches in flight; BENCH_PG_OPTIONS passes server settings to the bench's connections (e.g. "-c jit=off").
  * Last line: {"purchases_ps":..,"hot_listing_purchases_ps":..,"oversold":0,"invariant_ok":true}
  */
 import pg from 'pg';
@@ -21,6 +21,8 @@ const DB_NAME = 'coinhub_bench_market';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const HOT_UNITS = Number(process.env.BENCH_HOT_UNITS ?? 4000);
+/** Batches each Market batcher keeps in flight (default: the Market's own). */
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 0);
 /** Extra server settings for the bench's connections, e.g. `-c jit=off` to see the ledger without JIT. */
 const PG_OPTIONS = process.env.BENCH_PG_OPTIONS;
 const BUYERS = 2000;
@@ -106,7 +108,7 @@ async function main() {
   const sellers = await seedUsers(db, LISTINGS, BUYERS, 0);
   const listings = await insertListings(db, sellers, 100_000);
   const [hot] = await insertListings(db, [sellers[0]!], HOT_UNITS);
-  const market = new Market(db, settings);
+  const market = new Market(db, settings, IN_FLIGHT ? { maxInFlight: IN_FLIGHT } : {});
   const run = Date.now();
 
   /** One completed purchase: buy one unit, then the buyer confirms and the escrow is posted with the fee. */

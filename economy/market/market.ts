@@ -31,9 +31,9 @@ export class Market {
     { now, ...batching }: MarketOptions = {},
   ) {
     this.now = now ?? (() => new Date());
-    // Two batches in flight: a hot listing or seller serialises concurrent batches on its row lock anyway,
-    // and fewer, larger batches share each commit among more purchases.
-    const options = { maxInFlight: 2, ...batching };
+    // One batch in flight per kind: a hot listing or seller serialises concurrent batches on its row lock
+    // anyway, and one larger batch shares its commit among more purchases (measured: scripts/bench-market.ts).
+    const options = { maxInFlight: 1, ...batching };
     // The first attempt buys optimistically; a rerun after a conflict locks the listings first.
     this.buys = new TxBatcher(
       db,
