@@ -273,6 +273,12 @@ describe('the market through Discord', () => {
     );
     expect(disputed.content).toMatch(/Problem reported/);
     expect(await order(orderId)).toMatchObject({ state: 'disputed', dispute_reason: 'It is not enchanted' });
+    // The seller concedes: cancelling refunds the buyer and returns the stock.
+    const conceded = await send(buttonClick(`market:order:scancel:${orderId}`, seller), 4);
+    expect(conceded.content).toMatch(/buyer got their coins back/);
+    expect(await order(orderId)).toMatchObject({ state: 'refunded', refund_reason: 'seller_cancelled' });
+    expect(await balance(buyerId)).toBe(50);
+    await until('the refund DM', () => dmsTo(buyer.id).find((m) => m.includes('40 coins returned to you')));
   });
 
   it('the hub Shop button and /shop search show listings; a catalog role is granted and delivered by itself', async () => {
