@@ -517,7 +517,8 @@ const iso = (d: Date) => d.toISOString();
  * conditional update on the state it was read in, and its coins move through the ledger with a key derived
  * from the order, so a transition can happen once: a repeat is a no-op and a racing rival finds the new
  * state. Refunds void the hold and give the stock back (a completed order is reversed with compensating
- * transfers instead); completions post the hold to the seller with the fee to `fees`.
+ * transfers instead); completions post the hold to the seller with the fee to `fees`. One call takes each
+ * order at most once (the Market's batcher guarantees it).
  */
 export async function transitionInTransaction(
   trx: Tx,
