@@ -1,5 +1,5 @@
 /**
- * npm run discord:send -- <command-or-custom_id> [name=value ...] [--user ID] [--admin] [--modal] [--url URL]
+ * npm run discord:send -- <command-or-custom_id> [subcommand] [name=value ...] [--user ID] [--admin] [--modal] [--url URL]
  *
  * A local stand-in for Discord: builds the interaction Discord would send, signs it with a development key and
  * POSTs it to the running server, then prints the response. The key is created once in .dev/ (git-ignored);
@@ -7,7 +7,7 @@
  *   npm run discord:send -- /coins
  *   npm run discord:send -- hub:daily --user 123456789012345678
  *   npm run discord:send -- /pay user=223456789012345678 amount=50 note="for the sword"
- *   npm run discord:send -- /setup --admin
+ *   npm run discord:send -- /setup channels --admin
  *   npm run discord:send -- some:modal title=Sword --modal
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
@@ -65,22 +65,31 @@ function parseArgs(argv: string[]) {
   return { flags, target: positional[0], pairs: positional.slice(1) };
 }
 
-function keyValues(pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pair of pairs) {
+/** `name=value` pairs; a bare word first (`/setup roles …`) names the subcommand. */
+function keyValues(pairs: string[]): { subcommand?: string; values: Record<string, string> } {
+  const values: Record<string, string> = {};
+  let subcommand: string | undefined;
+  for (const [i, pair] of pairs.entries()) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`"${pair}" is not name=value`);
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+    if (eq < 0 && i === 0) subcommand = pair;
+    else if (eq <= 0) throw new Error(`"${pair}" is not name=value`);
+    else values[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  return out;
+  return { subcommand, values };
 }
 
 /** Types each option as the command's definition says (user ids become resolved users, integers numbers). */
-function commandOptions(name: string, raw: Record<string, string>): Record<string, OptionValue> {
+function commandOptions(
+  name: string,
+  subcommand: string | undefined,
+  raw: Record<string, string>,
+): Record<string, OptionValue> {
   const definition = registry.commands.find((c) => c.definition.name === name)?.definition;
+  const sub = subcommand ? definition?.options?.find((o) => o.name === subcommand) : undefined;
+  const declared = (sub && 'options' in sub ? sub.options : definition?.options) ?? [];
   const out: Record<string, OptionValue> = {};
   for (const [key, value] of Object.entries(raw)) {
-    const type = definition?.options?.find((o) => o.name === key)?.type;
+    const type = declared.find((o) => o.name === key)?.type;
     if (type === ApplicationCommandOptionType.User) out[key] = { user: { id: value } };
     else if (type === ApplicationCommandOptionType.Integer || type === ApplicationCommandOptionType.Number)
       out[key] = Number(value);
@@ -99,17 +108,19 @@ async function main(): Promise<number> {
   if (!target) {
     if (flags.printKey) return 0;
     console.error(
-      'usage: npm run discord:send -- <command-or-custom_id> [name=value ...] [--user ID] [--admin] [--modal]',
+      'usage: npm run discord:send -- <command-or-custom_id> [subcommand] [name=value ...] [--user ID] [--admin] [--modal]',
     );
     console.error(`commands: ${registry.commands.map((c) => `/${c.definition.name}`).join(' ')}`);
     console.error(`buttons: ${registry.components.map((c) => c.prefix).join(' ')}`);
     return 2;
   }
   const actor: Actor = { id: flags.user, username: `dev${flags.user.slice(-4)}`, admin: flags.admin };
-  const values = keyValues(pairs);
   const isCommand = target.startsWith('/') || (!target.includes(':') && !flags.modal);
+  const { subcommand, values } = keyValues(pairs);
+  if (subcommand && !isCommand) throw new Error(`"${subcommand}" is not name=value`);
+  const name = target.replace(/^\//, '');
   const payload = isCommand
-    ? slashCommand(target.replace(/^\//, ''), actor, commandOptions(target.replace(/^\//, ''), values))
+    ? slashCommand(name, actor, commandOptions(name, subcommand, values), subcommand)
     : flags.modal
       ? modalSubmit(target, actor, values)
       : buttonClick(target, actor);

@@ -85,8 +85,16 @@ function envelope(type: InteractionType, actor: Actor, data: unknown, extra: Rec
 
 export type OptionValue = string | number | boolean | { user: Actor };
 
-/** A slash command; option types follow the values (text, integer, boolean, `{ user }`). */
-export function slashCommand(name: string, actor: Actor, options: Record<string, OptionValue> = {}) {
+/**
+ * A slash command; option types follow the values (text, integer, boolean, `{ user }`). With `subcommand`, the
+ * options belong to that subcommand (`/setup roles …`).
+ */
+export function slashCommand(
+  name: string,
+  actor: Actor,
+  options: Record<string, OptionValue> = {},
+  subcommand?: string,
+) {
   const users: Record<string, APIUser> = {};
   const opts: APIApplicationCommandInteractionDataBasicOption[] = Object.entries(options).map(
     ([optName, value]) => {
@@ -105,7 +113,11 @@ export function slashCommand(name: string, actor: Actor, options: Record<string,
     id: snowflake(),
     name,
     type: ApplicationCommandType.ChatInput,
-    ...(opts.length > 0 ? { options: opts } : {}),
+    ...(subcommand
+      ? { options: [{ name: subcommand, type: ApplicationCommandOptionType.Subcommand, options: opts }] }
+      : opts.length > 0
+        ? { options: opts }
+        : {}),
     ...(Object.keys(users).length > 0 ? { resolved: { users } } : {}),
   });
 }

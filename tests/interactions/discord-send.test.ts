@@ -55,6 +55,14 @@ describe('npm run discord:send', () => {
       url,
     ]);
     expect(card.stdout).toContain('"value": "70 coins"');
+
+    // A subcommand is the first bare word after the command.
+    const roles = await send(['/setup', 'roles', '--admin', '--url', url]);
+    const rolesAnswer = JSON.parse(roles.stdout.slice(roles.stdout.indexOf('{'))) as {
+      data: { flags: number; content?: string };
+    };
+    expect(rolesAnswer.data.flags).toBe(64);
+    expect(JSON.stringify(rolesAnswer.data)).not.toMatch(/unknown action|not name=value/i);
   });
 
   it('says which key to start the server with when the signature is refused', async () => {

@@ -29,7 +29,7 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promi
 }
 
 async function runSetup() {
-  const payload = slashCommand('setup', admin);
+  const payload = slashCommand('setup', admin, {}, 'channels');
   const { body } = await rig.send(payload);
   expect(body).toEqual({ type: 5, data: { flags: 64 } });
   const edits = await waitFor(() => rig.discord.responseEdits.get(payload.token));
@@ -38,7 +38,7 @@ async function runSetup() {
 
 describe('/setup', () => {
   it('refuses non-admins privately and enqueues nothing', async () => {
-    const { body } = await rig.send(slashCommand('setup', { id: '400000000000000002' }));
+    const { body } = await rig.send(slashCommand('setup', { id: '400000000000000002' }, {}, 'channels'));
     expect(body.type).toBe(4);
     expect(body.data).toMatchObject({ flags: 64, content: expect.stringMatching(/only admins/i) });
     expect(rig.discord.calls).toHaveLength(0);
@@ -125,7 +125,10 @@ describe('/setup', () => {
   it('two admins running /setup at the same moment still create each channel once', async () => {
     const guildId = '930000000000000001';
     rig.discord.addGuild(guildId);
-    const payloads = [0, 1].map(() => ({ ...slashCommand('setup', admin), guild_id: guildId }));
+    const payloads = [0, 1].map(() => ({
+      ...slashCommand('setup', admin, {}, 'channels'),
+      guild_id: guildId,
+    }));
     await Promise.all(payloads.map((p) => rig.send(p)));
     const outcomes = await Promise.all(
       payloads.map((p) =>
