@@ -63,7 +63,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     returns setof ledger_result
     language plpgsql
     -- A batch is a few rows looked up by key: always index lookups, one cached plan per session, whatever
-    -- the estimates for jsonb_array_elements or stale statistics say.
+    -- the estimates for jsonb_array_elements or stale statistics say. The disabled plan types inflate the
+    -- estimated cost, which would otherwise make Postgres JIT-compile the statement on every call.
+    set jit = off
     set enable_hashjoin = off
     set enable_mergejoin = off
     set enable_seqscan = off
