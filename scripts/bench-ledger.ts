@@ -76,7 +76,6 @@ async function main() {
     let from = pick(ids);
     let to = pick(ids);
     while (to === from) to = pick(ids);
-    [from, to] = [from, to];
     await ledger.transfer({ key: `u:${run}:${c}:${n}`, debit: from, credit: to, amount: 1 + (n % 10), reason: 'bench' });
   });
   console.log(JSON.stringify({ phase: 'uniform', uniform_tps }));
