@@ -73,7 +73,7 @@ async function main() {
   const run = Date.now();
 
   const uniform_tps = await measure(async (c, n) => {
-    let from = pick(ids);
+    const from = pick(ids);
     let to = pick(ids);
     while (to === from) to = pick(ids);
     await ledger.transfer({ key: `u:${run}:${c}:${n}`, debit: from, credit: to, amount: 1 + (n % 10), reason: 'bench' });
