@@ -281,7 +281,7 @@ export class Ledger {
     options: LedgerOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
-    this.maxInFlight = options.maxInFlight ?? 3;
+    this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatch = options.maxBatch ?? 64;
     this.maxAttempts = options.maxAttempts ?? 8;
   }
