@@ -54,41 +54,14 @@ interface SummaryRow {
 }
 
 /**
- * The data of "My Card" in one statement. The recent transfers come from two index scans, each stopped after
- * `recentLimit` rows (the wallet's newest debits and newest credits), so the cost does not grow with history.
- * A payout from escrow names the buyer whose hold it settles rather than escrow.
+ * The data of "My Card" in one call of `wallet_summary` (db/migrations/2026_11_26_0500_create_wallet_summary.ts),
+ * whose plan Postgres caches per connection. Its cost does not grow with the wallet's history.
  */
 export async function walletSummary(db: Db, userId: string, recentLimit = 3): Promise<WalletSummary> {
   if (!Number.isSafeInteger(recentLimit) || recentLimit < 0 || recentLimit > MAX_RECENT)
     throw new AppError('invalid_limit', `Show between 0 and ${MAX_RECENT} recent transactions.`);
   if (!/^[0-9]{1,19}$/.test(userId)) throw new AppError('unknown_user', 'That user does not exist.', 404);
-  const { rows } = await sql<SummaryRow>`
-    with recent as (
-      select * from (
-        (select id, -1 as sign, amount, reason, memo, credit_account_id as other, pending_id, created_at
-         from transfers where debit_account_id = ${userId} order by id desc limit ${recentLimit})
-        union all
-        (select id, 1, amount, reason, memo, debit_account_id, pending_id, created_at
-         from transfers where credit_account_id = ${userId} order by id desc limit ${recentLimit})
-      ) both_sides order by id desc limit ${recentLimit}
-    ), named as (
-      select r.*,
-             case when r.other = ${SYSTEM_ACCOUNTS.escrow} and h.debit_account_id <> ${userId}
-                  then h.debit_account_id else r.other end as party
-      from recent r left join transfers h on h.id = r.pending_id
-    )
-    select a.balance,
-           (select coalesce(sum(p.amount), 0) from transfers p
-             where p.debit_account_id = a.id and p.state = 'pending')::text as held,
-           s.current_streak, s.best_streak,
-           (select coalesce(json_agg(json_build_object(
-                     'id', n.id::text, 'sign', n.sign, 'amount', n.amount::text, 'reason', n.reason,
-                     'memo', n.memo, 'other', n.party::text, 'at', n.created_at,
-                     'discord_id', u.discord_id, 'name', coalesce(u.global_name, u.username))
-                   order by n.id desc), '[]')
-              from named n left join users u on u.id = n.party) as recent
-    from accounts a left join daily_streaks s on s.user_id = a.id
-    where a.id = ${userId} and a.kind = 'user'`.execute(db);
+  const { rows } = await sql<SummaryRow>`select * from wallet_summary(${userId}, ${recentLimit})`.execute(db);
   const row = rows[0];
   if (!row) throw new AppError('unknown_user', 'That user does not exist.', 404);
   return {
