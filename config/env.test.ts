@@ -15,7 +15,12 @@ const minimal = {
 describe('config', () => {
   it('needs only the database, Redis and the public key, and is frozen', () => {
     const cfg = parseConfig(minimal);
-    expect(cfg).toMatchObject({ ROLE: 'all', PORT: 8787, MARKET_FEE: 5, DISCORD_API_BASE: 'https://discord.com/api' });
+    expect(cfg).toMatchObject({
+      ROLE: 'all',
+      PORT: 8787,
+      MARKET_FEE: 5,
+      DISCORD_API_BASE: 'https://discord.com/api',
+    });
     expect(Object.isFrozen(cfg)).toBe(true);
   });
 
@@ -33,8 +38,12 @@ describe('config', () => {
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'coinhub-'));
     writeFileSync(path.join(dir, 'token'), 'secret-token\n');
-    expect(parseConfig({ ...minimal, DISCORD_TOKEN_FILE: path.join(dir, 'token') }).DISCORD_TOKEN).toBe('secret-token');
-    expect(() => parseConfig({ ...minimal, JWT_SECRET_FILE: path.join(dir, 'missing') })).toThrow('JWT_SECRET_FILE');
+    expect(parseConfig({ ...minimal, DISCORD_TOKEN_FILE: path.join(dir, 'token') }).DISCORD_TOKEN).toBe(
+      'secret-token',
+    );
+    expect(() => parseConfig({ ...minimal, JWT_SECRET_FILE: path.join(dir, 'missing') })).toThrow(
+      'JWT_SECRET_FILE',
+    );
   });
 
   it('lists every variable in .env.example', () => {

@@ -33,7 +33,11 @@ export class Queues {
     try {
       await this.get(def.queue).add(def.name, data, { ...def.options, ...options });
     } catch {
-      throw new AppError('queue_unavailable', 'Coinhub is busy right now; please try again in a moment.', 503);
+      throw new AppError(
+        'queue_unavailable',
+        'Coinhub is busy right now; please try again in a moment.',
+        503,
+      );
     }
   }
 

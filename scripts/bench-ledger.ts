@@ -41,7 +41,13 @@ async function seedUsers(db: Db, ledger: Ledger): Promise<string[]> {
   }
   await Promise.all(
     ids.map((id) =>
-      ledger.transfer({ key: `seed:${id}`, debit: SYSTEM_ACCOUNTS.mint, credit: id, amount: 1_000_000, reason: 'seed' }),
+      ledger.transfer({
+        key: `seed:${id}`,
+        debit: SYSTEM_ACCOUNTS.mint,
+        credit: id,
+        amount: 1_000_000,
+        reason: 'seed',
+      }),
     ),
   );
   return ids;
@@ -76,12 +82,24 @@ async function main() {
     const from = pick(ids);
     let to = pick(ids);
     while (to === from) to = pick(ids);
-    await ledger.transfer({ key: `u:${run}:${c}:${n}`, debit: from, credit: to, amount: 1 + (n % 10), reason: 'bench' });
+    await ledger.transfer({
+      key: `u:${run}:${c}:${n}`,
+      debit: from,
+      credit: to,
+      amount: 1 + (n % 10),
+      reason: 'bench',
+    });
   });
   console.log(JSON.stringify({ phase: 'uniform', uniform_tps }));
 
   const hot_tps = await measure(async (c, n) => {
-    await ledger.transfer({ key: `h:${run}:${c}:${n}`, debit: SYSTEM_ACCOUNTS.mint, credit: pick(ids), amount: 5, reason: 'reward' });
+    await ledger.transfer({
+      key: `h:${run}:${c}:${n}`,
+      debit: SYSTEM_ACCOUNTS.mint,
+      credit: pick(ids),
+      amount: 5,
+      reason: 'reward',
+    });
   });
   console.log(JSON.stringify({ phase: 'hot', hot_tps }));
 
@@ -90,8 +108,20 @@ async function main() {
     const buyer = pick(ids);
     let seller = pick(ids);
     while (seller === buyer) seller = pick(ids);
-    const hold = await ledger.hold({ key: `eh:${run}:${c}:${n}`, debit: buyer, amount: 100, expiresAt, reason: 'bench' });
-    await ledger.post({ key: `ep:${run}:${c}:${n}`, pendingId: hold.transferId, credit: seller, fee: 5, reason: 'bench' });
+    const hold = await ledger.hold({
+      key: `eh:${run}:${c}:${n}`,
+      debit: buyer,
+      amount: 100,
+      expiresAt,
+      reason: 'bench',
+    });
+    await ledger.post({
+      key: `ep:${run}:${c}:${n}`,
+      pendingId: hold.transferId,
+      credit: seller,
+      fee: 5,
+      reason: 'bench',
+    });
   });
   console.log(JSON.stringify({ phase: 'escrow', escrow_pairs_ps }));
 
