@@ -1,5 +1,5 @@
 import { transact, type Db, type Tx } from '../db/client.ts';
-import { appendAudit, type AuditEntry, type AuditSource } from './audit.ts';
+import { auditAction, type AuditEntry, type AuditSource } from './audit.ts';
 import { AppError } from './errors.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS, type TransferOp } from './ledger.ts';
 import { parseRoleMap, requirePermission, ROLES, roleMapSchema, type Role, type RoleMap } from './rbac.ts';
@@ -100,16 +100,12 @@ export async function adjustBalance(
       balanceAfter,
     };
     if (!result!.replayed) {
-      await appendAudit(trx, {
-        actorId: actor.userId,
-        actorRole: actor.role,
+      await auditAction(trx, actor, {
         action: 'balance.adjust',
         target: { type: 'user', id: input.userId },
         before: { balance: out.balanceBefore },
         after: { balance: balanceAfter, amount, transferId: out.transferId },
         reason,
-        source: actor.source,
-        requestId: actor.requestId,
       });
     }
     return out;
@@ -141,16 +137,12 @@ export async function freezeUser(
       .set({ frozen: true, frozen_reason: reason, frozen_at: at, frozen_by: actor.userId, updated_at: at })
       .where('id', '=', input.userId)
       .execute();
-    const audit = await appendAudit(trx, {
-      actorId: actor.userId,
-      actorRole: actor.role,
+    const audit = await auditAction(trx, actor, {
       action: 'user.freeze',
       target: { type: 'user', id: input.userId },
       before: { frozen: false },
       after: { frozen: true },
       reason,
-      source: actor.source,
-      requestId: actor.requestId,
     });
     return { changed: true, frozen: true, audit };
   });
@@ -173,9 +165,7 @@ export async function unfreezeUser(
       .set({ frozen: false, frozen_reason: null, frozen_at: null, frozen_by: null, updated_at: at })
       .where('id', '=', input.userId)
       .execute();
-    const audit = await appendAudit(trx, {
-      actorId: actor.userId,
-      actorRole: actor.role,
+    const audit = await auditAction(trx, actor, {
       action: 'user.unfreeze',
       target: { type: 'user', id: input.userId },
       before: {
@@ -186,8 +176,6 @@ export async function unfreezeUser(
       },
       after: { frozen: false },
       reason,
-      source: actor.source,
-      requestId: actor.requestId,
     });
     return { changed: true, frozen: false, audit };
   });
@@ -388,16 +376,12 @@ function auditRefund(
   result: RefundResult,
   reason: string | null,
 ) {
-  return appendAudit(trx, {
-    actorId: actor.userId,
-    actorRole: actor.role,
+  return auditAction(trx, actor, {
     action: 'tx.refund',
     target: { type: 'transfer', id: t.id },
     before: { state: t.state, amount: Number(t.amount) },
     after: { outcome: result.outcome, amount: result.amount, transferIds: result.transferIds },
     reason,
-    source: actor.source,
-    requestId: actor.requestId,
   });
 }
 
@@ -424,14 +408,10 @@ export async function noteTransfer(
         .executeTakeFirst();
       if (earlier) throw new AppError('note_duplicate', 'That note was already added.', 409);
     }
-    return appendAudit(trx, {
-      actorId: actor.userId,
-      actorRole: actor.role,
+    return auditAction(trx, actor, {
       action: 'tx.note',
       target: { type: 'transfer', id: input.transferId },
       after: { note },
-      source: actor.source,
-      requestId: actor.requestId,
     });
   });
 }
@@ -488,15 +468,11 @@ export async function changeRoleMap(
       .set({ role_map: JSON.stringify(after), updated_at: deps.now() })
       .where('guild_id', '=', change.guildId)
       .execute();
-    await appendAudit(trx, {
-      actorId: actor.userId,
-      actorRole: actor.role,
+    await auditAction(trx, actor, {
       action: 'roles.change',
       target: { type: 'guild', id: change.guildId },
       before,
       after,
-      source: actor.source,
-      requestId: actor.requestId,
     });
     return { changed: true, roleMap: after };
   });

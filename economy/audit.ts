@@ -40,6 +40,29 @@ export interface AuditEntry {
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
+/** Who took an action, as every admin action carries it (see AdminActor in economy/admin.ts). */
+export interface AuditActor {
+  userId: string | null;
+  role: string | null;
+  source: AuditSource;
+  requestId?: string | null;
+}
+
+/** Appends the row for an action `actor` took. */
+export function auditAction(
+  db: Db | Tx,
+  actor: AuditActor,
+  entry: Pick<AuditInput, 'action' | 'target' | 'before' | 'after' | 'reason'>,
+): Promise<AuditEntry> {
+  return appendAudit(db, {
+    ...entry,
+    actorId: actor.userId,
+    actorRole: actor.role,
+    source: actor.source,
+    requestId: actor.requestId ?? null,
+  });
+}
+
 /**
  * Appends one audit row. Pass the transaction that makes the change so that the row and the change commit
  * together. The table is append-only (a trigger refuses updates and deletes).

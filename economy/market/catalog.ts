@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db, Tx } from '../../db/client.ts';
-import { appendAudit } from '../audit.ts';
+import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
 import { CATALOG_COLUMNS, toCatalogItem, type AdminActor, type CatalogItem } from './types.ts';
@@ -163,18 +163,7 @@ const audit = (
   before: unknown,
   after: unknown,
   reason: string | null,
-) =>
-  appendAudit(trx, {
-    actorId: admin.userId,
-    actorRole: admin.role,
-    action,
-    target: { type: 'catalog_item', id },
-    before,
-    after,
-    reason,
-    source: admin.source,
-    requestId: admin.requestId ?? null,
-  });
+) => auditAction(trx, admin, { action, target: { type: 'catalog_item', id }, before, after, reason });
 
 export const catalogItemNotFound = () => new AppError('catalog_item_not_found', 'No such catalog item.', 404);
 

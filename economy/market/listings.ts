@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db, Tx } from '../../db/client.ts';
-import { appendAudit } from '../audit.ts';
+import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
 import { escapeLike } from './catalog.ts';
@@ -372,18 +372,7 @@ const auditListing = (
   before: unknown,
   after: unknown,
   reason: string | null,
-) =>
-  appendAudit(trx, {
-    actorId: admin.userId,
-    actorRole: admin.role,
-    action,
-    target: { type: 'listing', id },
-    before,
-    after,
-    reason,
-    source: admin.source,
-    requestId: admin.requestId ?? null,
-  });
+) => auditAction(trx, admin, { action, target: { type: 'listing', id }, before, after, reason });
 
 export async function getListing(db: Db | Tx, id: string): Promise<Listing | undefined> {
   if (!ID.test(id)) return undefined;
