@@ -14,16 +14,13 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { createLogger } from '../config/logger.ts';
 import { createDb, type Db } from '../db/client.ts';
-import { runMigrations } from '../db/migrate.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
 import { buttonClick } from '../tests/helpers/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
+import { freshDatabase } from './bench-db.ts';
 
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
 const LARGE_DB_NAME = 'coinhub_bench_interactions_large';
@@ -53,17 +50,6 @@ function serverEntry(): string[] {
     if (!existsSync(`${BUILD_DIR}/functions/server.js`)) throw err;
   }
   return [`${BUILD_DIR}/functions/server.js`];
-}
-
-/** Drops and recreates `name`, migrated. */
-async function freshDatabase(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.end();
-  const url = `${PG}/${name}`;
-  await runMigrations(url, createLogger('warn', 'bench'));
-  return url;
 }
 
 /**

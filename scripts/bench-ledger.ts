@@ -3,28 +3,15 @@
  * Last line: {"uniform_tps":..,"hot_tps":..,"escrow_pairs_ps":..,"invariant_ok":true}
  */
 import { sql } from 'kysely';
-import pg from 'pg';
-import { createLogger } from '../config/logger.ts';
 import { createDb, type Db } from '../db/client.ts';
-import { runMigrations } from '../db/migrate.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
+import { freshDatabase } from './bench-db.ts';
 
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB_NAME = 'coinhub_bench_ledger';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const USERS = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-
-async function freshDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.end();
-  const url = `${PG}/${DB_NAME}`;
-  await runMigrations(url, createLogger('warn', 'bench'));
-  return url;
-}
 
 async function seedUsers(db: Db, ledger: Ledger): Promise<string[]> {
   const ids: string[] = [];
@@ -73,7 +60,7 @@ async function measure(step: (client: number, n: number) => Promise<void>): Prom
 const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)]!;
 
 async function main() {
-  const url = await freshDatabase();
+  const url = await freshDatabase(DB_NAME);
   const seedDb = createDb(url, 8);
   const ids = await seedUsers(seedDb, new Ledger(seedDb));
   // Measure a settled database (no autovacuum catching up with the seeding) on connections that plan

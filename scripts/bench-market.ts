@@ -6,17 +6,14 @@
  * BENCH_IN_FLIGHT overrides the Market's batches in flight; BENCH_PG_OPTIONS passes server settings to the bench's connections (e.g. "-c jit=off").
  * Last line: {"purchases_ps":..,"hot_listing_purchases_ps":..,"oversold":0,"invariant_ok":true}
  */
-import pg from 'pg';
-import { createLogger } from '../config/logger.ts';
 import { createDb, type Db } from '../db/client.ts';
-import { runMigrations } from '../db/migrate.ts';
 import { AppError } from '../economy/errors.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { Market } from '../economy/market/market.ts';
 import type { MarketSettings } from '../economy/market/types.ts';
+import { freshDatabase } from './bench-db.ts';
 
-const PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const DB_NAME = 'coinhub_bench_market';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -40,16 +37,6 @@ const settings: MarketSettings = {
   refMinSales: 3,
   refWindowDays: 30,
 };
-
-async function freshDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: `${PG}/postgres` });
-  await admin.connect();
-  await admin.query(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.end();
-  const url = `${PG}/${DB_NAME}`;
-  await runMigrations(url, createLogger('warn', 'bench'));
-  return url;
-}
 
 async function seedUsers(db: Db, count: number, offset: number, coins: number): Promise<string[]> {
   const ids: string[] = [];
@@ -102,7 +89,7 @@ async function insertListings(db: Db, sellers: string[], quantity: number): Prom
 const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
 async function main() {
-  const url = await freshDatabase();
+  const url = await freshDatabase(DB_NAME);
   const db = createDb(PG_OPTIONS ? `${url}?options=${encodeURIComponent(PG_OPTIONS)}` : url, 12);
   const buyers = await seedUsers(db, BUYERS, 0, 100_000_000);
   const sellers = await seedUsers(db, LISTINGS, BUYERS, 0);
