@@ -12,6 +12,7 @@ const DB_NAME = 'coinhub_bench_ledger';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const USERS = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 
 async function seedUsers(db: Db, ledger: Ledger): Promise<string[]> {
   const ids: string[] = [];
@@ -42,8 +43,11 @@ async function seedUsers(db: Db, ledger: Ledger): Promise<string[]> {
 }
 
 /** Runs `CLIENTS` loops of `step` for `SECONDS`; returns completed steps per second. */
-async function measure(step: (client: number, n: number) => Promise<void>): Promise<number> {
-  const deadline = performance.now() + SECONDS * 1000;
+async function measure(
+  step: (client: number, n: number) => Promise<void>,
+  seconds = SECONDS,
+): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   let done = 0;
   await Promise.all(
@@ -71,18 +75,23 @@ async function main() {
   const ledger = new Ledger(db);
   const run = Date.now();
 
-  const uniform_tps = await measure(async (c, n) => {
+  const uniform = (phase: string) => async (c: number, n: number) => {
     const from = pick(ids);
     let to = pick(ids);
     while (to === from) to = pick(ids);
     await ledger.transfer({
-      key: `u:${run}:${c}:${n}`,
+      key: `${phase}:${run}:${c}:${n}`,
       debit: from,
       credit: to,
       amount: 1 + (n % 10),
       reason: 'bench',
     });
-  });
+  };
+  // Unmeasured warm-up: fresh connections, cold caches and a just-created database run at half speed.
+  const warmup_tps = await measure(uniform('w'), WARMUP_SECONDS);
+  console.log(JSON.stringify({ phase: 'warmup', warmup_tps }));
+
+  const uniform_tps = await measure(uniform('u'));
   console.log(JSON.stringify({ phase: 'uniform', uniform_tps }));
 
   const hot_tps = await measure(async (c, n) => {
