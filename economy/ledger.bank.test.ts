@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDb, transact, type Db } from '../db/client.ts';
-import { createTestDatabase, insertUsers, type TestDatabase } from '../tests/helpers/db.ts';
+import { createTestDatabase, insertUsers, fundWallets, type TestDatabase } from '../tests/helpers/db.ts';
 import { applyInTransaction, Ledger, SYSTEM_ACCOUNTS, type LedgerOp, type LedgerResult } from './ledger.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -23,17 +23,7 @@ beforeAll(async () => {
   t = await createTestDatabase(8);
   users = (await insertUsers(t.db, USERS)).map((u) => u.id);
   const seeder = new Ledger(t.db);
-  await Promise.all(
-    users.map((id) =>
-      seeder.transfer({
-        key: `seed:${id}`,
-        debit: SYSTEM_ACCOUNTS.mint,
-        credit: id,
-        amount: START_BALANCE,
-        reason: 'seed',
-      }),
-    ),
-  );
+  await fundWallets(seeder, users, START_BALANCE);
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, insertUsers, type TestDatabase } from '../tests/helpers/db.ts';
+import { createTestDatabase, insertUsers, fundWallets, type TestDatabase } from '../tests/helpers/db.ts';
 import { AppError } from './errors.ts';
 import { checkLedger } from './ledger-check.ts';
 import { Ledger, LedgerRefusal, SYSTEM_ACCOUNTS } from './ledger.ts';
@@ -14,14 +14,7 @@ beforeAll(async () => {
   t = await createTestDatabase();
   ledger = new Ledger(t.db, { now: () => now });
   ids = (await insertUsers(t.db, 10, 600_000_000_000_000_000n)).map((u) => u.id);
-  for (const id of ids)
-    await ledger.transfer({
-      key: `seed:${id}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: id,
-      amount: 5000,
-      reason: 'seed',
-    });
+  await fundWallets(ledger, ids, 5000);
 });
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import {
 import { recentAuditForUser } from '../../economy/audit.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
-import { createTestDatabase, insertUsers, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, insertUsers, fundWallets, type TestDatabase } from '../helpers/db.ts';
 
 let t: TestDatabase;
 let deps: AdminDeps;
@@ -64,15 +64,7 @@ beforeAll(async () => {
     string,
     string,
   ];
-  for (const u of [alice, bob, carol]) {
-    await ledger.transfer({
-      key: `seed:${u}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: u,
-      amount: 1000,
-      reason: 'seed',
-    });
-  }
+  await fundWallets(ledger, [alice, bob, carol], 1000);
 });
 
 afterAll(async () => {

@@ -8,12 +8,18 @@ import { createRedis } from '../../db/redis.ts';
 import { createDiscordRest } from '../../discord/rest.ts';
 import { refundTransfer } from '../../economy/admin.ts';
 import { loadCursor, type FeedEvent } from '../../economy/feed.ts';
-import { applyInTransaction, Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
+import { applyInTransaction, Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { handleFeedRefresh } from '../../jobs/handlers/feed-refresh.ts';
 import { handleFeedRelay, txChannel } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import { createTestDatabase, insertUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
+import {
+  createTestDatabase,
+  insertUsers,
+  testRedisPrefix,
+  fundWallets,
+  type TestDatabase,
+} from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { feedIds, sleep, transferIdsIn, waitFor } from './helpers.ts';
 
@@ -73,15 +79,7 @@ beforeAll(async () => {
   deps = { cfg, db: t.db, redis, rest, log: createLogger('silent') };
   ledger = new Ledger(t.db);
   users = (await insertUsers(t.db, 12)).map((u) => u.id);
-  for (const u of users) {
-    await ledger.transfer({
-      key: `seed:${u}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: u,
-      amount: 100_000,
-      reason: 'seed',
-    });
-  }
+  await fundWallets(ledger, users, 100_000);
   await t.db.insertInto('guild_settings').values({ guild_id: GUILD, tx_channel_id: CHANNEL }).execute();
 });
 

@@ -4,10 +4,16 @@ import { createLogger } from '../../config/logger.ts';
 import { createRedis } from '../../db/redis.ts';
 import { createDiscordRest } from '../../discord/rest.ts';
 import { loadCursor } from '../../economy/feed.ts';
-import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
+import { Ledger } from '../../economy/ledger.ts';
 import { handleFeedRelay } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import { createTestDatabase, insertUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
+import {
+  createTestDatabase,
+  insertUsers,
+  testRedisPrefix,
+  fundWallets,
+  type TestDatabase,
+} from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { feedIds, maxFeedLagMs, sleep, transferIdsIn, waitFor } from './helpers.ts';
 
@@ -55,15 +61,7 @@ it('keeps a 50 tx/s burst within a minute under 5 messages per 5 s, exactly once
     .updateTable('users')
     .set((eb) => ({ username: eb.fn('rpad', [eb.ref('username'), eb.val(32), eb.val('_long_name')]) }))
     .execute();
-  for (const u of users) {
-    await ledger.transfer({
-      key: `seed:${u}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: u,
-      amount: 1_000_000,
-      reason: 'seed',
-    });
-  }
+  await fundWallets(ledger, users, 1_000_000);
   const start = (await loadCursor(t.db, 'discord')).lastId;
   await loadCursor(t.db, 'redis');
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { SYSTEM_ACCOUNTS, type Ledger } from '../../economy/ledger.ts';
 import pg from 'pg';
 import { createDb, type Db } from '../../db/client.ts';
 import { inject } from 'vitest';
@@ -63,3 +64,16 @@ export async function insertUsers(db: Db, count: number, startDiscordId = 100_00
 }
 
 export const testRedisPrefix = () => `test:${randomBytes(6).toString('hex')}`;
+
+/** Mints `amount` coins to each wallet through the ledger, one after another (keys `seed:<id>`). */
+export async function fundWallets(ledger: Ledger, ids: string[], amount: number): Promise<void> {
+  for (const id of ids) {
+    await ledger.transfer({
+      key: `seed:${id}`,
+      debit: SYSTEM_ACCOUNTS.mint,
+      credit: id,
+      amount,
+      reason: 'seed',
+    });
+  }
+}
