@@ -50,9 +50,11 @@ describe('POST /interactions: signature and envelope', () => {
 
   it('refuses a timestamp more than 5 minutes off, either way, and accepts one 4 minutes off', async () => {
     const body = JSON.stringify(ping());
+    // The server reads its clock after this one, up to seconds later on a loaded machine: a future timestamp needs
+    // that much margin beyond the 300 s to stay refused.
     const now = Math.floor(Date.now() / 1000);
     expect((await rig.post(body, rig.signer.signedHeaders(body, now - 301))).status).toBe(401);
-    expect((await rig.post(body, rig.signer.signedHeaders(body, now + 301))).status).toBe(401);
+    expect((await rig.post(body, rig.signer.signedHeaders(body, now + 330))).status).toBe(401);
     expect((await rig.post(body, rig.signer.signedHeaders(body, now - 240))).status).toBe(200);
   });
 
