@@ -1,15 +1,9 @@
-import {
-  ComponentType,
-  InteractionType,
-  type APIEmbed,
-  type APIInteractionResponseCallbackData,
-} from 'discord-api-types/v10';
+import { InteractionType } from 'discord-api-types/v10';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedger } from '../../economy/ledger-check.ts';
-import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import {
   TEST_BOT_TOKEN,
@@ -23,9 +17,9 @@ import {
   modalSubmit,
   slashCommand,
   snowflake,
-  type Actor,
 } from '../helpers/interactions.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { customIds, marketClient, text, until } from './discord-client.ts';
 
 const SHOP_CHANNEL = '910000000000000001';
 const ROLE_ID = '910000000000000002';
@@ -71,126 +65,7 @@ afterAll(async () => {
   await rig?.stop();
 });
 
-let nextId = 500000000000000000n;
-const actor = (): Actor => {
-  nextId++;
-  return { id: String(nextId), username: `trader${nextId % 1000n}` };
-};
-
-type Data = APIInteractionResponseCallbackData & { custom_id?: string };
-
-async function send(payload: unknown, type?: number): Promise<Data> {
-  const { body } = await rig.send(payload);
-  if (type !== undefined) expect(body.type).toBe(type);
-  const data = (body as { data?: Data }).data ?? {};
-  if (body.type === 4 || body.type === 7) expect(data.flags).toBe(64);
-  return data;
-}
-
-const text = (d: Data) => [d.content ?? '', ...(d.embeds ?? []).map(embedText)].join('\n');
-const embedText = (e: APIEmbed) =>
-  [e.title, e.description, ...(e.fields ?? []).flatMap((f) => [f.name, f.value]), e.footer?.text].join('\n');
-const customIds = (d: Data) =>
-  (d.components ?? []).flatMap((row) =>
-    'components' in row ? row.components.map((c) => ('custom_id' in c ? c.custom_id : '')) : [],
-  );
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function fund(a: Actor, amount: number): Promise<string> {
-  await send(slashCommand('coins', a));
-  const user = await rig.db.db
-    .selectFrom('users')
-    .select('id')
-    .where('discord_id', '=', a.id)
-    .executeTakeFirstOrThrow();
-  if (amount > 0)
-    await new Ledger(rig.db.db).transfer({
-      key: `fund:${a.id}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: user.id,
-      amount,
-      reason: 'test',
-    });
-  return user.id;
-}
-
-const balance = async (userId: string) =>
-  Number(
-    (
-      await rig.db.db
-        .selectFrom('accounts')
-        .select('balance')
-        .where('id', '=', userId)
-        .executeTakeFirstOrThrow()
-    ).balance,
-  );
-
-async function list(seller: Actor, title: string, price: number, quantity: number): Promise<string> {
-  const form = await send(slashCommand('sell', seller), 9);
-  expect(form.custom_id).toBe('market:sell');
-  const listed = await send(
-    modalSubmit('market:sell', seller, {
-      title,
-      description: 'Sharp.',
-      price: String(price),
-      quantity: String(quantity),
-    }),
-    4,
-  );
-  expect(listed.content).toMatch(/Listed/);
-  const id = customIds(listed)
-    .find((c) => c.startsWith('market:buy:'))!
-    .split(':')[2]!;
-  return id;
-}
-
-/** Buy → confirm step → Confirm; returns the order id and the confirm button's custom_id. */
-async function buy(buyer: Actor, listingId: string, quantity = 1) {
-  const prompt = await send(buttonClick(`market:buy:${listingId}`, buyer), 4);
-  expect(text(prompt)).toMatch(/Buy \*\*1 × /);
-  let confirm = customIds(prompt).find((c) => c.startsWith('market:confirm:'))!;
-  if (quantity > 1) {
-    const select = customIds(prompt).find((c) => c.startsWith('market:qty:'))!;
-    const picked = buttonClick(select, buyer) as { data: Record<string, unknown> };
-    picked.data = {
-      custom_id: select,
-      component_type: ComponentType.StringSelect,
-      values: [String(quantity)],
-    };
-    const updated = await send(picked, 7);
-    expect(text(updated)).toMatch(new RegExp(`Buy \\*\\*${quantity} × `));
-    confirm = customIds(updated).find((c) => c.startsWith('market:confirm:'))!;
-  }
-  const placed = await send(buttonClick(confirm, buyer), 7);
-  expect(placed.content).toMatch(/Order placed/);
-  const orderId = /Order #(\d+)/.exec(text(placed))![1]!;
-  return { orderId, confirm };
-}
-
-const order = (id: string) =>
-  rig.db.db.selectFrom('orders').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-
-const dmsTo = (discordId: string) => {
-  const dm = [...rig.discord.channels.values()].find(
-    (c) => c.type === 1 && c.recipients?.[0]?.id === discordId,
-  );
-  return dm
-    ? rig.discord.channelMessages(dm.id).map((m) => String((m as { content?: string }).content ?? ''))
-    : [];
-};
+const { actor, send, fund, balance, list, buy, order, dmsTo } = marketClient(() => rig, 500000000000000000n);
 
 describe('the market through Discord', () => {
   it('sell, buy with a confirm step, deliver, confirm: coins, fee, #shop message and DMs', async () => {
