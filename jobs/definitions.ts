@@ -104,4 +104,12 @@ export const grantRoleJob = define(
   { attempts: 5, removeOnComplete: true },
 );
 
+/** Takes back the role of a refunded `discord_role` order that had been granted. Job id `revoke-<order>`. */
+export const revokeRoleJob = define(
+  'market',
+  'market.revoke-role',
+  z.object({ orderId: z.string().regex(/^\d{1,18}$/) }).strict(),
+  { attempts: 5, removeOnComplete: true },
+);
+
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

@@ -5,6 +5,7 @@ import {
   marketCompleteJob,
   marketExpireJob,
   orderNoticeJob,
+  revokeRoleJob,
   shopRefreshJob,
 } from './definitions.ts';
 import type { Queues } from './queues.ts';
@@ -79,4 +80,17 @@ export async function notifyOrder(queues: Queues, order: Order, event: OrderEven
 /** Delivers a catalog role automatically; the job does nothing for other kinds of items. */
 export function grantBoughtRole(queues: Queues, order: Order): Promise<boolean> {
   return attempt(() => queues.enqueue(grantRoleJob, { orderId: order.id }, { jobId: `grant-${order.id}` }));
+}
+
+/**
+ * After a refund, takes back a catalog role the order had granted (`granted`: it was delivered, which for a
+ * role means granted); the job does nothing for other kinds of items. Once per order.
+ */
+export function revokeRefundedRole(
+  queues: Queues,
+  order: Order,
+  granted = order.deliveredAt !== null,
+): Promise<boolean> {
+  if (order.state !== 'refunded' || !granted) return Promise.resolve(true);
+  return attempt(() => queues.enqueue(revokeRoleJob, { orderId: order.id }, { jobId: `revoke-${order.id}` }));
 }

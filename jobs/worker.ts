@@ -17,6 +17,7 @@ import {
   priceRollupJob,
   grantRoleJob,
   orderNoticeJob,
+  revokeRoleJob,
   shopRefreshJob,
   setupGuildJob,
   type JobDefinition,
@@ -28,7 +29,12 @@ import { handleFeedRelay } from './handlers/feed-relay.ts';
 import { handleLedgerCheck } from './handlers/ledger-check.ts';
 import { handleMarketComplete, handleMarketExpire, handleMarketSweep } from './handlers/market-orders.ts';
 import { handlePriceRollup } from './handlers/market-prices.ts';
-import { handleGrantRole, handleOrderNotice, handleShopRefresh } from './handlers/market-discord.ts';
+import {
+  handleGrantRole,
+  handleOrderNotice,
+  handleRevokeRole,
+  handleShopRefresh,
+} from './handlers/market-discord.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
@@ -79,6 +85,10 @@ const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }
   [
     grantRoleJob.name,
     { def: grantRoleJob, run: (deps, p) => handleGrantRole(deps, p as PayloadOf<typeof grantRoleJob>) },
+  ],
+  [
+    revokeRoleJob.name,
+    { def: revokeRoleJob, run: (deps, p) => handleRevokeRole(deps, p as PayloadOf<typeof revokeRoleJob>) },
   ],
   [feedRelayJob.name, { def: feedRelayJob, run: (deps) => handleFeedRelay(deps) }],
   [

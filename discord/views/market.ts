@@ -24,6 +24,14 @@ export const MARKET_IDS = {
   order: 'market:order',
   dispute: 'market:dispute',
   sell: 'market:sell',
+  mine: 'market:mine',
+  pause: 'market:pause',
+  resume: 'market:resume',
+  reprice: 'market:reprice',
+  price: 'market:price',
+  end: 'market:end',
+  endConfirm: 'market:endok',
+  endKeep: 'market:endno',
 } as const;
 
 export type OrderAction = 'deliver' | 'received' | 'scancel' | 'bcancel' | 'dispute';
@@ -87,6 +95,99 @@ const buyButton = (listing: Listing): Row => ({
 /** A listing's message in #shop, and the same card privately: details and a Buy button (disabled once it ends). */
 export function renderListing(listing: Listing, sellerDiscordId: string | null): MessageView {
   return { embeds: [listingEmbed(listing, sellerDiscordId)], components: [buyButton(listing)] };
+}
+
+/** Listings one page of /listings shows: a card and a row of controls each, and a row for paging. */
+const SELLER_PAGE_SIZE = 4;
+
+/** Whose listings /listings shows: the player's own, or (admins) the official ones. */
+export type ListingScope = 'own' | 'official';
+
+const button = (
+  customId: string,
+  label: string,
+  style: APIButtonComponentWithCustomId['style'],
+): APIButtonComponentWithCustomId => ({ type: ComponentType.Button, style, label, custom_id: customId });
+
+const sellerControls = (listing: Listing): Row => ({
+  type: ComponentType.ActionRow,
+  components: [
+    listing.state === 'paused'
+      ? button(`${MARKET_IDS.resume}:${listing.id}`, 'Resume', ButtonStyle.Success)
+      : button(`${MARKET_IDS.pause}:${listing.id}`, 'Pause', ButtonStyle.Secondary),
+    button(`${MARKET_IDS.reprice}:${listing.id}`, 'Reprice', ButtonStyle.Primary),
+    button(`${MARKET_IDS.end}:${listing.id}`, 'End', ButtonStyle.Danger),
+  ],
+});
+
+/**
+ * A listing as its seller manages it: the card and, while it has not ended, Pause or Resume, Reprice and
+ * End.
+ */
+export function renderListingControls(listing: Listing, sellerDiscordId: string | null): MessageView {
+  const ended = listing.state === 'cancelled' || listing.state === 'removed';
+  return {
+    embeds: [listingEmbed(listing, sellerDiscordId)],
+    components: ended ? [] : [sellerControls(listing)],
+  };
+}
+
+/** /listings: a page of the seller's open listings (or the official ones), each with its controls. */
+export function renderSellerListings(
+  listings: Listing[],
+  requestedPage: number,
+  scope: ListingScope,
+  sellerDiscordId: string | null,
+): { content: string } & MessageView {
+  const pages = Math.max(1, Math.ceil(listings.length / SELLER_PAGE_SIZE));
+  const page = Math.min(Math.max(Math.trunc(requestedPage) || 1, 1), pages);
+  const shown = listings.slice((page - 1) * SELLER_PAGE_SIZE, page * SELLER_PAGE_SIZE);
+  if (shown.length === 0) {
+    return {
+      content:
+        scope === 'official'
+          ? 'There are no open official listings.'
+          : 'You have no open listings. List something with `/sell`.',
+      embeds: [],
+      components: [],
+    };
+  }
+  const whose = scope === 'official' ? 'Official listings' : 'Your listings';
+  const rows = shown.map(sellerControls);
+  if (pages > 1) {
+    const nav = (label: string, target: number): APIButtonComponentWithCustomId => ({
+      ...button(`${MARKET_IDS.mine}:${scope}:${target}`, label, ButtonStyle.Secondary),
+      disabled: target < 1 || target > pages,
+    });
+    rows.push({ type: ComponentType.ActionRow, components: [nav('◀', page - 1), nav('▶', page + 1)] });
+  }
+  return {
+    content: `${whose}, page ${page} of ${pages} (${listings.length} open). Ending a listing leaves its orders open.`,
+    embeds: shown.map((l) => listingEmbed(l, sellerDiscordId)),
+    components: rows,
+  };
+}
+
+/** The End button's confirm step. */
+export function renderEndPrompt(listing: Listing): MessageView {
+  return {
+    embeds: [
+      {
+        title: 'End this listing?',
+        color: COLOR_ERROR,
+        description: `**${listing.title}** leaves the shop for good; its #shop message is marked ended. Orders already placed stay open: deliver or cancel them.`,
+      },
+    ],
+    components: [
+      {
+        type: ComponentType.ActionRow,
+        components: [
+          button(`${MARKET_IDS.endConfirm}:${listing.id}`, 'End listing', ButtonStyle.Danger),
+          button(MARKET_IDS.endKeep, 'Keep it', ButtonStyle.Secondary),
+        ],
+      },
+    ],
+  };
 }
 
 /** "Buy 2 × Diamond for 240 coins?" with a quantity menu, Confirm and Cancel. `promptId` keys the purchase. */
@@ -270,32 +371,22 @@ export function renderOrder({
   if (order.state === 'delivered' && order.confirmDeadline) {
     fields.push({ name: 'Completes by itself', value: relativeTime(order.confirmDeadline), inline: true });
   }
-  const button = (
-    action: OrderAction,
-    label: string,
-    style: APIButtonComponentWithCustomId['style'],
-  ): APIButtonComponentWithCustomId => ({
-    type: ComponentType.Button,
-    style,
-    label,
-    custom_id: `${MARKET_IDS.order}:${action}:${order.id}`,
-  });
+  const act = (action: OrderAction, label: string, style: APIButtonComponentWithCustomId['style']) =>
+    button(`${MARKET_IDS.order}:${action}:${order.id}`, label, style);
   const actions =
     viewer === 'seller'
       ? [
-          ...(order.state === 'pending' ? [button('deliver', 'Mark delivered', ButtonStyle.Success)] : []),
+          ...(order.state === 'pending' ? [act('deliver', 'Mark delivered', ButtonStyle.Success)] : []),
           ...(['pending', 'delivered', 'disputed'].includes(order.state)
-            ? [button('scancel', 'Cancel and refund', ButtonStyle.Danger)]
+            ? [act('scancel', 'Cancel and refund', ButtonStyle.Danger)]
             : []),
         ]
       : [
           ...(['pending', 'delivered', 'disputed'].includes(order.state)
-            ? [button('received', 'Confirm received', ButtonStyle.Success)]
+            ? [act('received', 'Confirm received', ButtonStyle.Success)]
             : []),
-          ...(order.state === 'pending' ? [button('bcancel', 'Cancel order', ButtonStyle.Danger)] : []),
-          ...(order.state === 'delivered'
-            ? [button('dispute', 'Report a problem', ButtonStyle.Secondary)]
-            : []),
+          ...(order.state === 'pending' ? [act('bcancel', 'Cancel order', ButtonStyle.Danger)] : []),
+          ...(order.state === 'delivered' ? [act('dispute', 'Report a problem', ButtonStyle.Secondary)] : []),
         ];
   return {
     embeds: [
@@ -389,6 +480,23 @@ export function sellModal(
     ],
   };
 }
+
+/** Reprice: the new unit price, prefilled with the current one. */
+export const repriceModal = (listing: Listing): APIModalInteractionResponseCallbackData => ({
+  custom_id: `${MARKET_IDS.price}:${listing.id}`,
+  title: `Reprice ${listing.title}`.slice(0, 45),
+  components: [
+    input({
+      custom_id: 'price',
+      label: 'New price per unit, in coins',
+      style: TextInputStyle.Short,
+      min_length: 1,
+      max_length: 13,
+      required: true,
+      value: String(listing.unitPrice),
+    }),
+  ],
+});
 
 /** The buyer says what went wrong; submitting it opens the dispute. */
 export const disputeModal = (orderId: string): APIModalInteractionResponseCallbackData => ({

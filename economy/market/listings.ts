@@ -171,11 +171,29 @@ async function lockListing(trx: Tx, id: string): Promise<Listing> {
   return toListing(row);
 }
 
-function assertCanManage(actor: Exclude<Actor, { kind: 'system' }>, listing: Listing): void {
+/** Refuses a player who is not the listing's seller, or whose account is frozen; admins manage any listing. */
+export function assertCanManage(
+  actor: Exclude<Actor, { kind: 'system' }>,
+  listing: Listing,
+  actorFrozen: boolean,
+): void {
   if (actor.kind === 'admin') return;
   if (listing.sellerId !== actor.userId) {
     throw new AppError('not_your_listing', 'Only the seller can change this listing.', 403);
   }
+  if (actorFrozen) {
+    throw new AppError('seller_frozen', 'Your account is frozen, so you cannot change your listings.', 403);
+  }
+}
+
+async function isFrozen(trx: Tx, actor: Exclude<Actor, { kind: 'system' }>): Promise<boolean> {
+  if (actor.kind === 'admin') return false;
+  const user = await trx
+    .selectFrom('users')
+    .select('frozen')
+    .where('id', '=', actor.userId)
+    .executeTakeFirst();
+  return user?.frozen ?? false;
 }
 
 const ENDED: ListingState[] = ['cancelled', 'removed'];
@@ -202,7 +220,7 @@ export async function updateListing(
   const data = parseInput(listingUpdate, patch);
   return db.transaction().execute(async (trx) => {
     const before = await lockListing(trx, listingId);
-    assertCanManage(actor, before);
+    assertCanManage(actor, before, await isFrozen(trx, actor));
     assertNotEnded(before);
     if (
       data.unitPrice !== undefined &&
@@ -272,7 +290,7 @@ async function moveListing(
 ): Promise<Listing> {
   return db.transaction().execute(async (trx) => {
     const before = await lockListing(trx, listingId);
-    assertCanManage(actor, before);
+    assertCanManage(actor, before, await isFrozen(trx, actor));
     const to = move.to(before);
     if (before.state === to) return before;
     if (!move.from.includes(before.state)) {
@@ -437,12 +455,12 @@ export async function searchListings(db: Db, query: string, limit = 25): Promise
   return rows.map(toListing);
 }
 
-/** A seller's listings that are not ended, newest first. */
-export async function sellerListings(db: Db, sellerId: string): Promise<Listing[]> {
+/** A seller's listings that are not ended, newest first; a null seller means the official listings. */
+export async function sellerListings(db: Db, sellerId: string | null): Promise<Listing[]> {
   const rows = await db
     .selectFrom('listings')
     .select(LISTING_COLUMNS)
-    .where('seller_id', '=', sellerId)
+    .where('seller_id', sellerId === null ? 'is' : '=', sellerId)
     .where('state', 'not in', ENDED)
     .orderBy('id', 'desc')
     .execute();

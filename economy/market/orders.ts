@@ -894,6 +894,25 @@ export async function ordersForUser(
   return rows.map(toOrder);
 }
 
+/**
+ * Whether the buyer has another order, not refunded, for a `discord_role` item with this role: refunding one
+ * order must not take away a role another order still pays for.
+ */
+export async function roleStillBought(db: Db, order: Order, roleId: string): Promise<boolean> {
+  const other = await db
+    .selectFrom('orders as o')
+    .innerJoin('listings as l', 'l.id', 'o.listing_id')
+    .innerJoin('catalog_items as c', 'c.id', 'l.catalog_item_id')
+    .select('o.id')
+    .where('o.buyer_id', '=', order.buyerId)
+    .where('o.id', '!=', order.id)
+    .where('o.state', '!=', 'refunded')
+    .where('c.kind', '=', 'discord_role')
+    .where('c.role_id', '=', roleId)
+    .executeTakeFirst();
+  return other !== undefined;
+}
+
 /** Orders whose timer is due: pending past their escrow expiry, delivered past their confirm window. */
 export async function dueOrders(
   db: Db,

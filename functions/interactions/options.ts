@@ -20,6 +20,11 @@ export function integerOption(interaction: Interaction, name: string): number | 
   return o?.type === ApplicationCommandOptionType.Integer ? o.value : undefined;
 }
 
+export function booleanOption(interaction: Interaction, name: string): boolean | undefined {
+  const o = find(interaction, name);
+  return o?.type === ApplicationCommandOptionType.Boolean ? o.value : undefined;
+}
+
 /** A user option, resolved to the user object Discord sends along with it. */
 export function userOption(interaction: Interaction, name: string): APIUser | undefined {
   const o = find(interaction, name);

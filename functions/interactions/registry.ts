@@ -4,6 +4,7 @@ import { cardCommand } from './commands/card.ts';
 import { coinsCommand } from './commands/coins.ts';
 import { dailyCommand } from './commands/daily.ts';
 import { helpCommand } from './commands/help.ts';
+import { listingsCommand } from './commands/listings.ts';
 import { payCommand } from './commands/pay.ts';
 import { ordersCommand } from './commands/orders.ts';
 import { sellCommand, sellModalHandler } from './commands/sell.ts';
@@ -11,6 +12,7 @@ import { setupCommand } from './commands/setup.ts';
 import { shopCommand } from './commands/shop.ts';
 import { feedComponents } from './components/feed.ts';
 import { hubButtons } from './components/hub.ts';
+import { marketListingComponents, repriceModalHandler } from './components/market-listings.ts';
 import { marketDisputeModal, marketOrderButtons } from './components/market-orders.ts';
 import { marketShopComponents } from './components/market-shop.ts';
 import { payCancelButton, payConfirmButton } from './components/pay.ts';
@@ -34,6 +36,7 @@ export const registry: InteractionRegistry = {
     sellCommand,
     shopCommand,
     ordersCommand,
+    listingsCommand,
   ],
   components: [
     ...hubButtons,
@@ -42,6 +45,7 @@ export const registry: InteractionRegistry = {
     ...feedComponents,
     ...marketShopComponents,
     marketOrderButtons,
+    ...marketListingComponents,
   ],
-  modals: [...feedModals, sellModalHandler, marketDisputeModal],
+  modals: [...feedModals, sellModalHandler, marketDisputeModal, repriceModalHandler],
 };

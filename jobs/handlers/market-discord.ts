@@ -2,12 +2,20 @@ import { DiscordAPIError } from '@discordjs/rest';
 import { Routes, type APIChannel, type APIMessage } from 'discord-api-types/v10';
 import { UnrecoverableError } from 'bullmq';
 import { orderNotice, renderListing } from '../../discord/views/market.ts';
+import { AppError } from '../../economy/errors.ts';
 import { getCatalogItem } from '../../economy/market/catalog.ts';
 import { discordIdsOf, getListing, setShopMessage, shopChannel } from '../../economy/market/listings.ts';
 import { marketFor } from '../../economy/market/market.ts';
-import { getOrder } from '../../economy/market/orders.ts';
-import type { PayloadOf, grantRoleJob, orderNoticeJob, shopRefreshJob } from '../definitions.ts';
-import { notifyOrder, scheduleOrderTimer } from '../market-events.ts';
+import { getOrder, roleStillBought } from '../../economy/market/orders.ts';
+import type { Order, OrderState } from '../../economy/market/types.ts';
+import type {
+  PayloadOf,
+  grantRoleJob,
+  orderNoticeJob,
+  revokeRoleJob,
+  shopRefreshJob,
+} from '../definitions.ts';
+import { notifyOrder, revokeRefundedRole, scheduleOrderTimer } from '../market-events.ts';
 import type { WorkerDeps } from '../worker.ts';
 
 const status = (err: unknown) => (err instanceof DiscordAPIError ? err.status : undefined);
@@ -83,24 +91,41 @@ export async function handleOrderNotice(
   }
 }
 
+/** A `discord_role` catalog order in `state`, with its role; null when the job has nothing to do. */
+async function roleOrder(
+  deps: WorkerDeps,
+  orderId: string,
+  state: OrderState,
+): Promise<{ order: Order; roleId: string } | null> {
+  const order = await getOrder(deps.db, orderId);
+  if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`);
+  if (order.state !== state) return null;
+  const listing = await getListing(deps.db, order.listingId);
+  const item = listing?.catalogItemId ? await getCatalogItem(deps.db, listing.catalogItemId) : undefined;
+  return item?.kind === 'discord_role' && item.roleId ? { order, roleId: item.roleId } : null;
+}
+
+/** The REST route of the buyer's membership of `roleId` in GUILD_ID. */
+async function buyerRoleRoute(deps: WorkerDeps, order: Order, roleId: string) {
+  if (!deps.cfg.GUILD_ID) throw new UnrecoverableError('GUILD_ID is not set, so roles cannot be changed');
+  const buyer = (await discordIdsOf(deps.db, [order.buyerId])).get(order.buyerId)!;
+  return Routes.guildMemberRole(deps.cfg.GUILD_ID, buyer, roleId);
+}
+
 /**
  * Delivers a bought `discord_role` catalog item: adds the role to the buyer in GUILD_ID through the REST API,
- * then marks the order delivered (the confirm window starts). Other items are left to their seller.
+ * then marks the order delivered (the confirm window starts). Other items are left to their seller. An order
+ * refunded while the role was being added gets it taken back.
  */
 export async function handleGrantRole(
   deps: WorkerDeps,
   { orderId }: PayloadOf<typeof grantRoleJob>,
 ): Promise<{ granted: boolean }> {
-  const order = await getOrder(deps.db, orderId);
-  if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`);
-  const listing = await getListing(deps.db, order.listingId);
-  const item = listing?.catalogItemId ? await getCatalogItem(deps.db, listing.catalogItemId) : undefined;
-  if (!item || item.kind !== 'discord_role' || !item.roleId || order.state !== 'pending')
-    return { granted: false };
-  if (!deps.cfg.GUILD_ID) throw new UnrecoverableError('GUILD_ID is not set, so roles cannot be granted');
-  const buyer = (await discordIdsOf(deps.db, [order.buyerId])).get(order.buyerId)!;
+  const found = await roleOrder(deps, orderId, 'pending');
+  if (!found) return { granted: false };
+  const { order, roleId } = found;
   try {
-    await deps.rest.put(Routes.guildMemberRole(deps.cfg.GUILD_ID, buyer, item.roleId), {
+    await deps.rest.put(await buyerRoleRoute(deps, order, roleId), {
       reason: `Coinhub order #${order.id}`,
     });
   } catch (err) {
@@ -109,10 +134,52 @@ export async function handleGrantRole(
       throw new UnrecoverableError(`Discord refused the role grant (${code})`);
     throw err;
   }
-  const { order: delivered, changed } = await marketFor(deps).markDelivered(order.id, { kind: 'system' });
-  if (changed) {
-    await scheduleOrderTimer(deps.queues, delivered, marketFor(deps).now());
-    await notifyOrder(deps.queues, delivered, 'delivered');
+  const market = marketFor(deps);
+  try {
+    const { order: delivered, changed } = await market.markDelivered(order.id, { kind: 'system' });
+    if (changed) {
+      await scheduleOrderTimer(deps.queues, delivered, market.now());
+      await notifyOrder(deps.queues, delivered, 'delivered');
+    }
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'order_refunded')) throw err;
+    const refunded = await getOrder(deps.db, order.id);
+    await revokeRefundedRole(deps.queues, refunded!, true);
   }
   return { granted: true };
+}
+
+/**
+ * Takes back the role of a refunded `discord_role` order (DELETE guild member role), unless another of the
+ * buyer's orders still pays for it. Discord refusing (the member left, the role is gone, missing permission)
+ * is logged and dropped: the refund has happened and stands either way. Removing a role twice is harmless.
+ */
+export async function handleRevokeRole(
+  deps: WorkerDeps,
+  { orderId }: PayloadOf<typeof revokeRoleJob>,
+): Promise<{ revoked: boolean }> {
+  const found = await roleOrder(deps, orderId, 'refunded');
+  if (!found) return { revoked: false };
+  const { order, roleId } = found;
+  if (await roleStillBought(deps.db, order, roleId)) {
+    deps.log.info({ orderId, roleId }, 'refunded role kept: another order of the buyer still pays for it');
+    return { revoked: false };
+  }
+  try {
+    await deps.rest.delete(await buyerRoleRoute(deps, order, roleId), {
+      reason: `Coinhub order #${order.id} refunded`,
+    });
+  } catch (err) {
+    const code = status(err);
+    if (code !== undefined && code >= 400 && code < 500 && code !== 429) {
+      deps.log.warn(
+        { orderId, roleId, status: code },
+        'Discord refused to remove the role of a refunded order; the refund stands',
+      );
+      return { revoked: false };
+    }
+    throw err;
+  }
+  deps.log.info({ orderId, roleId }, 'role of a refunded order removed');
+  return { revoked: true };
 }

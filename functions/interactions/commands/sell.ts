@@ -56,7 +56,8 @@ export const sellCommand: Command = {
   },
 };
 
-const wholeNumber = (text: string, field: string): number => {
+/** A whole number typed into a form field; `field` names it in the refusal. */
+export const wholeNumber = (text: string, field: string): number => {
   const t = text.trim().replace(/[,_ ]/g, '');
   if (!/^[0-9]{1,13}$/.test(t)) throw new AppError('invalid_input', `${field} must be a whole number.`, 400);
   return Number(t);

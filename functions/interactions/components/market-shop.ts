@@ -27,6 +27,7 @@ import {
   grantBoughtRole,
   notifyOrder,
   refreshShopListing,
+  revokeRefundedRole,
   scheduleOrderTimer,
 } from '../../../jobs/market-events.ts';
 import { reply, updateMessage } from '../responses.ts';
@@ -80,7 +81,10 @@ export async function shopBrowser(ctx: InteractionContext, sort: ListingSort, pa
   return renderShopBrowser(result, sort, sellers);
 }
 
-/** After an order changed: its next timer, the DMs, and the #shop message when stock moved. */
+/**
+ * After an order changed: its next timer, the DMs, the #shop message when stock moved, and a granted role
+ * taken back when the order was refunded after delivery.
+ */
 export async function announce(
   ctx: InteractionContext,
   order: Order,
@@ -92,6 +96,7 @@ export async function announce(
     scheduleOrderTimer(ctx.deps.queues, order, now),
     notifyOrder(ctx.deps.queues, order, event),
     stockMoved ? refreshShopListing(ctx.deps.queues, order.listingId, now) : true,
+    revokeRefundedRole(ctx.deps.queues, order),
   ]);
   if (!queued.every(Boolean)) ctx.log.warn({ orderId: order.id, event }, 'market follow-up jobs not queued');
 }

@@ -6,6 +6,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { removeListing } from '../../../economy/market/listings.ts';
 import { Market } from '../../../economy/market/market.ts';
 import { marketSettings, type AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
+import { revokeRefundedRole } from '../../../jobs/market-events.ts';
 import { discordActor, MARKET_PERMISSION, refreshFeedMessage, transferPanel } from '../components/feed.ts';
 import { requireRole } from '../permissions.ts';
 import { replyText } from '../responses.ts';
@@ -93,6 +94,9 @@ const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
         : await market.adminFulfil(targetId, admin, reason);
     if (!result.changed)
       return replyText(`Order #${targetId} is already ${result.order.state}; nothing changed.`);
+    if (!(await revokeRefundedRole(ctx.deps.queues, result.order))) {
+      ctx.log.warn({ orderId: targetId }, 'role revocation not queued');
+    }
     await refreshFeedMessage(ctx, transferId, `${ctx.interaction.id}`);
     return replyText(
       prefix === FEED_IDS.orderRefund
