@@ -14,7 +14,7 @@ import { admin, freeze, settings } from './fixtures.ts';
 const SHOP_CHANNEL = '920000000000000001';
 const ROLE_ID = '920000000000000002';
 let rig: InteractionServer;
-const { actor, send, fund, balance, list, buy, order, listing } = marketClient(
+const { actor, send, fund, balance, list, buy, order, listing, dmsTo } = marketClient(
   () => rig,
   600000000000000000n,
 );
@@ -196,6 +196,47 @@ describe('seller controls through /listings', () => {
         .callsTo('PATCH', new RegExp(`/channels/${SHOP_CHANNEL}/messages/${message.id}$`))
         .filter((c) => JSON.stringify(c.body).includes('30 coins each')),
     ).toEqual([]);
+  });
+});
+
+describe('order actions on the transaction feed', () => {
+  const feedAction = async (action: 'refund' | 'fulfil', orderId: string, boss: Actor): Promise<Data> => {
+    const { hold_transfer_id: hold } = await order(orderId);
+    return send(
+      modalSubmit(`feed:order:${action}:${orderId}:${hold}`, boss, { text: 'settled by staff' }),
+      4,
+    );
+  };
+
+  it('an admin refund DMs both sides and puts the stock back on #shop; a fulfil DMs both sides', async () => {
+    const seller = actor();
+    const buyer = actor();
+    const boss = actor({ admin: true });
+    await fund(seller, 0);
+    const buyerId = await fund(buyer, 1000);
+    await fund(boss, 0);
+    const id = await list(seller, 'Beacon', 200, 1);
+    const message = await shopMessage('Beacon');
+
+    const first = await buy(buyer, id);
+    await shopEdit(message.id, 0, '"label":"Sold out"');
+    const edits = shopEdits(message.id);
+    expect((await feedAction('refund', first.orderId, boss)).content).toMatch(
+      /refunded: 200 coins back to the buyer/,
+    );
+    expect(await listing(id)).toMatchObject({ state: 'active', quantity_left: 1 });
+    await shopEdit(message.id, edits, '"label":"Buy"');
+    await until('the buyer refund DM', () => dmsTo(buyer.id).find((m) => m.includes('200 coins returned')));
+    await until('the seller refund DM', () =>
+      dmsTo(seller.id).find((m) => m.includes('was refunded to the buyer')),
+    );
+
+    const second = await buy(buyer, id);
+    expect((await feedAction('fulfil', second.orderId, boss)).content).toMatch(/fulfilled/);
+    expect(await order(second.orderId)).toMatchObject({ state: 'completed' });
+    await until('the seller completion DM', () => dmsTo(seller.id).find((m) => m.includes('190 coins paid')));
+    await until('the buyer completion DM', () => dmsTo(buyer.id).find((m) => m.includes('is complete.')));
+    expect(await balance(buyerId)).toBe(800);
   });
 });
 

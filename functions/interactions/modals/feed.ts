@@ -4,10 +4,10 @@ import { coins } from '../../../discord/views/format.ts';
 import { freezeUser, noteTransfer, unfreezeUser } from '../../../economy/admin.ts';
 import { AppError } from '../../../economy/errors.ts';
 import { removeListing } from '../../../economy/market/listings.ts';
-import { Market } from '../../../economy/market/market.ts';
-import { marketSettings, type AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
-import { revokeRefundedRole } from '../../../jobs/market-events.ts';
+import { marketFor } from '../../../economy/market/market.ts';
+import type { AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
 import { discordActor, MARKET_PERMISSION, refreshFeedMessage, transferPanel } from '../components/feed.ts';
+import { announce } from '../components/market-shop.ts';
 import { requireRole } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { InteractionContext, ModalHandler } from '../types.ts';
@@ -67,7 +67,11 @@ const noteModalHandler: ModalHandler = {
   },
 };
 
-/** Refund order, Fulfil and Cancel listing through the market, which moves state, stock and coins together. */
+/**
+ * Refund order, Fulfil and Cancel listing through the market, which moves state, stock and coins together. An
+ * order action then takes the same follow-ups as any other transition: DMs, #shop when stock came back, and a
+ * granted role taken back.
+ */
 const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
   prefix,
   async handle(ctx, interaction, [targetId, transferId]) {
@@ -87,19 +91,17 @@ const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
       await refreshFeedMessage(ctx, transferId, `${ctx.interaction.id}`);
       return replyText(`Listing #${listing.id} is cancelled (${listing.state}). Audited.`);
     }
-    const market = new Market(ctx.deps.db, marketSettings(ctx.deps.cfg), { now: ctx.deps.now });
-    const result =
-      prefix === FEED_IDS.orderRefund
-        ? await market.adminRefund(targetId, admin, reason)
-        : await market.adminFulfil(targetId, admin, reason);
+    const market = marketFor(ctx.deps);
+    const refund = prefix === FEED_IDS.orderRefund;
+    const result = refund
+      ? await market.adminRefund(targetId, admin, reason)
+      : await market.adminFulfil(targetId, admin, reason);
     if (!result.changed)
       return replyText(`Order #${targetId} is already ${result.order.state}; nothing changed.`);
-    if (!(await revokeRefundedRole(ctx.deps.queues, result.order))) {
-      ctx.log.warn({ orderId: targetId }, 'role revocation not queued');
-    }
+    await announce(ctx, result.order, refund ? 'refunded' : 'completed', result.restocked !== null);
     await refreshFeedMessage(ctx, transferId, `${ctx.interaction.id}`);
     return replyText(
-      prefix === FEED_IDS.orderRefund
+      refund
         ? `Order #${targetId} refunded: ${coins(result.order.total)} back to the buyer. Audited.`
         : `Order #${targetId} fulfilled: the seller is paid from escrow. Audited.`,
     );
