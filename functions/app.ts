@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
+import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
 import { interactionRoutes } from './interactions/routes.ts';
@@ -18,13 +18,7 @@ export function createApp(deps: AppDeps) {
     c.set('log', deps.log.child({ requestId: c.get('requestId') }));
     await next();
   });
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) =>
-        c.json({ error: { code: 'body_too_large', message: 'Request body is too large.' } }, 413),
-    }),
-  );
+  app.use(limitBody(MAX_BODY_BYTES));
 
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));

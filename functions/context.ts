@@ -1,3 +1,4 @@
+import type { HttpBindings } from '@hono/node-server';
 import type { APIInteraction } from 'discord-api-types/v10';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -19,6 +20,8 @@ export interface AppDeps {
 
 /** The one Hono environment of the app. */
 export interface AppEnv {
+  /** Node's request and response under @hono/node-server; absent when the app is called in-process (tests). */
+  Bindings: Partial<HttpBindings>;
   Variables: {
     requestId: string;
     log: Logger;

@@ -32,9 +32,12 @@ const LARGE_TRANSFERS = 1_000_000;
 const REDIS_PREFIX = `bench-interactions-${process.pid}`;
 /** The server runs compiled, as in the Docker image; BENCH_TSX=1 runs the TypeScript entry through tsx instead. */
 const BUILD_DIR = '.dev/bench-dist';
+/** BENCH_CPU_PROF=<dir> writes each server process's V8 CPU profile there when it stops. */
+const CPU_PROF = process.env.BENCH_CPU_PROF;
 
 function serverEntry(): string[] {
-  if (process.env.BENCH_TSX === '1') return ['--import', 'tsx', 'functions/server.ts'];
+  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+  if (process.env.BENCH_TSX === '1') return [...profile, '--import', 'tsx', 'functions/server.ts'];
   console.log(`compiling to ${BUILD_DIR}…`);
   rmSync(BUILD_DIR, { recursive: true, force: true });
   try {
@@ -49,7 +52,7 @@ function serverEntry(): string[] {
     // Type errors still emit JavaScript; only a missing entry point is fatal.
     if (!existsSync(`${BUILD_DIR}/functions/server.js`)) throw err;
   }
-  return [`${BUILD_DIR}/functions/server.js`];
+  return [...profile, `${BUILD_DIR}/functions/server.js`];
 }
 
 /**

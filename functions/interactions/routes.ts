@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { limitBody } from '../body-limit.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { registry } from './registry.ts';
 import { createInteractionRouter } from './router.ts';
@@ -13,11 +13,7 @@ export function interactionRoutes(deps: AppDeps) {
   const route = createInteractionRouter(deps, registry);
   return new Hono<AppEnv>().post(
     '/interactions',
-    bodyLimit({
-      maxSize: MAX_INTERACTION_BYTES,
-      onError: (c) =>
-        c.json({ error: { code: 'body_too_large', message: 'Request body is too large.' } }, 413),
-    }),
+    limitBody(MAX_INTERACTION_BYTES),
     verifyDiscordInteraction({ publicKey: deps.cfg.DISCORD_PUBLIC_KEY }),
     async (c) =>
       c.json(await route(c.get('interaction'), { log: c.get('log'), requestId: c.get('requestId') })),

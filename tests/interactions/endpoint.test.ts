@@ -66,6 +66,23 @@ describe('POST /interactions: signature and envelope', () => {
     expect(signed.status).toBe(413);
   });
 
+  it('limits a chunked body (no Content-Length) the same way, and verifies one within the limit', async () => {
+    const chunked = (body: string, headers: Record<string, string>) =>
+      fetch(`${rig.server.url}/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: new Blob([body]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+    const big = JSON.stringify({ ...ping(), padding: 'x'.repeat(64 * 1024) });
+    expect((await chunked(big, rig.signer.signedHeaders(big))).status).toBe(413);
+    const small = JSON.stringify(ping());
+    const res = await chunked(small, rig.signer.signedHeaders(small));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ type: 1 });
+    expect((await chunked(small, rig.signer.signedHeaders(`${small} `))).status).toBe(401);
+  });
+
   it('refuses a signed body that is not JSON, or not an interaction, with 400', async () => {
     const notJson = 'hello there';
     expect((await rig.post(notJson, rig.signer.signedHeaders(notJson))).status).toBe(400);
