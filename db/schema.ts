@@ -181,6 +181,7 @@ export interface OrdersTable {
   refund_reason: 'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | null;
   disputed_at: NullableTimestamp;
   dispute_reason: string | null;
+  role_granted_at: NullableTimestamp;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
 }

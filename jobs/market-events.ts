@@ -83,14 +83,31 @@ export function grantBoughtRole(queues: Queues, order: Order): Promise<boolean> 
 }
 
 /**
- * After a refund, takes back a catalog role the order had granted (`granted`: it was delivered, which for a
- * role means granted); the job does nothing for other kinds of items. Once per order.
+ * After a refund, takes back a catalog role the order may have granted: it was delivered, or its grant job was
+ * cleared to add the role (`roleGrantedAt`); the job does nothing for other kinds of items. Once per order.
  */
-export function revokeRefundedRole(
-  queues: Queues,
-  order: Order,
-  granted = order.deliveredAt !== null,
-): Promise<boolean> {
+export function revokeRefundedRole(queues: Queues, order: Order): Promise<boolean> {
+  const granted = order.deliveredAt !== null || order.roleGrantedAt !== null;
   if (order.state !== 'refunded' || !granted) return Promise.resolve(true);
   return attempt(() => queues.enqueue(revokeRoleJob, { orderId: order.id }, { jobId: `revoke-${order.id}` }));
+}
+
+/**
+ * Everything that follows an order's change, whoever made it: its next timer, the DMs, the #shop message when
+ * stock moved, and a role taken back when the order was refunded. False when a job could not be queued.
+ */
+export async function followUpOrder(
+  queues: Queues,
+  order: Order,
+  event: OrderEvent,
+  now: Date,
+  stockMoved: boolean,
+): Promise<boolean> {
+  const queued = await Promise.all([
+    scheduleOrderTimer(queues, order, now),
+    notifyOrder(queues, order, event),
+    stockMoved ? refreshShopListing(queues, order.listingId, now) : true,
+    revokeRefundedRole(queues, order),
+  ]);
+  return queued.every(Boolean);
 }

@@ -895,6 +895,22 @@ export async function ordersForUser(
 }
 
 /**
+ * Clears a `discord_role` order's grant job to add the role: records `role_granted_at` unless the order is
+ * refunded, and returns the order, or undefined when it is refunded. The update waits for a transition holding
+ * the order's lock, so a refund either sees the mark (and takes the role back) or stops the grant.
+ */
+export async function claimRoleGrant(db: Db, orderId: string, now: Date): Promise<Order | undefined> {
+  const row = await db
+    .updateTable('orders')
+    .set((eb) => ({ role_granted_at: eb.fn.coalesce('role_granted_at', eb.val(now)) }))
+    .where('id', '=', orderId)
+    .where('state', '!=', 'refunded')
+    .returning(ORDER_COLUMNS)
+    .executeTakeFirst();
+  return row && toOrder(row);
+}
+
+/**
  * Whether the buyer has another order, not refunded, for a `discord_role` item with this role: refunding one
  * order must not take away a role another order still pays for.
  */

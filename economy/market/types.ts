@@ -96,6 +96,8 @@ export interface Order {
   confirmDeadline: Date | null;
   completedAt: Date | null;
   refundedAt: Date | null;
+  /** When the role-grant job of a `discord_role` order was cleared to add the role; null if it never was. */
+  roleGrantedAt: Date | null;
   createdAt: Date;
 }
 
@@ -185,6 +187,7 @@ export interface OrderRow {
   confirm_deadline: Date | null;
   completed_at: Date | null;
   refunded_at: Date | null;
+  role_granted_at: Date | null;
   created_at: Date;
 }
 
@@ -210,6 +213,7 @@ export const toOrder = (r: OrderRow): Order => ({
   confirmDeadline: r.confirm_deadline && new Date(r.confirm_deadline),
   completedAt: r.completed_at && new Date(r.completed_at),
   refundedAt: r.refunded_at && new Date(r.refunded_at),
+  roleGrantedAt: r.role_granted_at && new Date(r.role_granted_at),
   createdAt: new Date(r.created_at),
 });
 
@@ -234,6 +238,7 @@ export const ORDER_COLUMNS = [
   'confirm_deadline',
   'completed_at',
   'refunded_at',
+  'role_granted_at',
   'created_at',
 ] as const;
 

@@ -6,8 +6,8 @@ import { AppError } from '../../economy/errors.ts';
 import { getCatalogItem } from '../../economy/market/catalog.ts';
 import { discordIdsOf, getListing, setShopMessage, shopChannel } from '../../economy/market/listings.ts';
 import { marketFor } from '../../economy/market/market.ts';
-import { getOrder, roleStillBought } from '../../economy/market/orders.ts';
-import type { Order, OrderState } from '../../economy/market/types.ts';
+import { claimRoleGrant, getOrder, roleStillBought } from '../../economy/market/orders.ts';
+import type { Order } from '../../economy/market/types.ts';
 import type {
   PayloadOf,
   grantRoleJob,
@@ -15,7 +15,7 @@ import type {
   revokeRoleJob,
   shopRefreshJob,
 } from '../definitions.ts';
-import { notifyOrder, revokeRefundedRole, scheduleOrderTimer } from '../market-events.ts';
+import { followUpOrder } from '../market-events.ts';
 import type { WorkerDeps } from '../worker.ts';
 
 const status = (err: unknown) => (err instanceof DiscordAPIError ? err.status : undefined);
@@ -91,15 +91,13 @@ export async function handleOrderNotice(
   }
 }
 
-/** A `discord_role` catalog order in `state`, with its role; null when the job has nothing to do. */
+/** A `discord_role` catalog order with its role; null for other items. */
 async function roleOrder(
   deps: WorkerDeps,
   orderId: string,
-  state: OrderState,
 ): Promise<{ order: Order; roleId: string } | null> {
   const order = await getOrder(deps.db, orderId);
   if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`);
-  if (order.state !== state) return null;
   const listing = await getListing(deps.db, order.listingId);
   const item = listing?.catalogItemId ? await getCatalogItem(deps.db, listing.catalogItemId) : undefined;
   return item?.kind === 'discord_role' && item.roleId ? { order, roleId: item.roleId } : null;
@@ -114,18 +112,27 @@ async function buyerRoleRoute(deps: WorkerDeps, order: Order, roleId: string) {
 
 /**
  * Delivers a bought `discord_role` catalog item: adds the role to the buyer in GUILD_ID through the REST API,
- * then marks the order delivered (the confirm window starts). Other items are left to their seller. An order
- * refunded while the role was being added gets it taken back.
+ * then marks a pending order delivered (the confirm window starts). An order its seller already marked
+ * delivered, or that completed, still gets the role; a refunded one does not. Jobs retry and may run twice,
+ * so the database decides: the grant is recorded before the REST call (`claimRoleGrant`) unless the order is
+ * refunded, and the order is read again after it. Refunded by then, or before a retry of a run that may have
+ * added it, the role is taken back here, after this run's own call (a revoke job queued by the refund may
+ * have run before it).
  */
 export async function handleGrantRole(
   deps: WorkerDeps,
   { orderId }: PayloadOf<typeof grantRoleJob>,
 ): Promise<{ granted: boolean }> {
-  const found = await roleOrder(deps, orderId, 'pending');
+  const found = await roleOrder(deps, orderId);
   if (!found) return { granted: false };
-  const { order, roleId } = found;
+  const market = marketFor(deps);
+  const order = await claimRoleGrant(deps.db, orderId, market.now());
+  if (!order) {
+    if ((await getOrder(deps.db, orderId))?.roleGrantedAt) await handleRevokeRole(deps, { orderId });
+    return { granted: false };
+  }
   try {
-    await deps.rest.put(await buyerRoleRoute(deps, order, roleId), {
+    await deps.rest.put(await buyerRoleRoute(deps, order, found.roleId), {
       reason: `Coinhub order #${order.id}`,
     });
   } catch (err) {
@@ -134,18 +141,16 @@ export async function handleGrantRole(
       throw new UnrecoverableError(`Discord refused the role grant (${code})`);
     throw err;
   }
-  const market = marketFor(deps);
-  try {
-    const { order: delivered, changed } = await market.markDelivered(order.id, { kind: 'system' });
-    if (changed) {
-      await scheduleOrderTimer(deps.queues, delivered, market.now());
-      await notifyOrder(deps.queues, delivered, 'delivered');
+  if (order.state === 'pending') {
+    try {
+      const { order: delivered, changed } = await market.markDelivered(order.id, { kind: 'system' });
+      if (changed) await followUpOrder(deps.queues, delivered, 'delivered', market.now(), false);
+    } catch (err) {
+      // Refunded, expired or settled meanwhile: the order moved on without this delivery.
+      if (!(err instanceof AppError) || err.code === 'busy') throw err;
     }
-  } catch (err) {
-    if (!(err instanceof AppError && err.code === 'order_refunded')) throw err;
-    const refunded = await getOrder(deps.db, order.id);
-    await revokeRefundedRole(deps.queues, refunded!, true);
   }
+  if ((await getOrder(deps.db, orderId))?.state === 'refunded') await handleRevokeRole(deps, { orderId });
   return { granted: true };
 }
 
@@ -158,8 +163,8 @@ export async function handleRevokeRole(
   deps: WorkerDeps,
   { orderId }: PayloadOf<typeof revokeRoleJob>,
 ): Promise<{ revoked: boolean }> {
-  const found = await roleOrder(deps, orderId, 'refunded');
-  if (!found) return { revoked: false };
+  const found = await roleOrder(deps, orderId);
+  if (found?.order.state !== 'refunded') return { revoked: false };
   const { order, roleId } = found;
   if (await roleStillBought(deps.db, order, roleId)) {
     deps.log.info({ orderId, roleId }, 'refunded role kept: another order of the buyer still pays for it');

@@ -3,7 +3,7 @@ import { AppError } from '../../economy/errors.ts';
 import { marketFor } from '../../economy/market/market.ts';
 import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
 import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
-import { notifyOrder, refreshShopListing } from '../market-events.ts';
+import { followUpOrder } from '../market-events.ts';
 import type { WorkerDeps } from '../worker.ts';
 
 export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues'> &
@@ -15,12 +15,15 @@ function permanent(err: unknown): never {
   throw err;
 }
 
-/** Tells both sides and refreshes the #shop message when a timer settled an order. */
+/**
+ * When a timer settled an order: the market's follow-ups, so both sides are told, #shop shows returned stock
+ * and an expired order whose role grant had started gets the role taken back.
+ */
 async function announceSettled(deps: MarketJobDeps, result: TransitionResult): Promise<void> {
   if (!result.changed) return;
   const { order } = result;
-  await notifyOrder(deps.queues, order, order.state === 'refunded' ? 'refunded' : 'completed');
-  if (result.restocked) await refreshShopListing(deps.queues, order.listingId, marketFor(deps).now());
+  const event = order.state === 'refunded' ? 'refunded' : 'completed';
+  await followUpOrder(deps.queues, order, event, marketFor(deps).now(), result.restocked !== null);
 }
 
 /** The delayed per-order expiry. Before the deadline it changes nothing; the sweeper catches a job that ran early. */

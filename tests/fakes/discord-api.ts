@@ -50,11 +50,18 @@ export interface FakeDiscordOptions {
 }
 
 type Params = Record<string, string>;
-type Handler = (req: { params: Params; query: URLSearchParams; body: unknown; call: RecordedCall }) => {
+interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
-};
+}
+/** A route's answer; a test's route may answer later (a promise), e.g. after acting while a call is in flight. */
+type Handler = (req: {
+  params: Params;
+  query: URLSearchParams;
+  body: unknown;
+  call: RecordedCall;
+}) => Reply | Promise<Reply>;
 interface Route {
   method: string;
   pattern: RegExp;
@@ -261,10 +268,10 @@ export class FakeDiscordApi {
       at: Date.now(),
     };
     this.calls.push(call);
-    let result: ReturnType<Handler>;
+    let result: Reply;
     try {
       call.body = raw ? JSON.parse(raw) : undefined;
-      result = this.dispatch(call);
+      result = await this.dispatch(call);
     } catch {
       this.problem(call, 'body is not JSON');
       result = error(400, 50109, 'The request body contains invalid JSON.');
@@ -278,7 +285,7 @@ export class FakeDiscordApi {
     res.end(result.body === undefined ? '' : JSON.stringify(result.body));
   }
 
-  private dispatch(call: RecordedCall): ReturnType<Handler> {
+  private dispatch(call: RecordedCall): Reply | Promise<Reply> {
     const prefix = '/api/v10';
     if (!call.path.startsWith(prefix)) {
       this.problem(call, 'not under /api/v10');

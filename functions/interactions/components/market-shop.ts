@@ -23,13 +23,7 @@ import {
 import { marketFor } from '../../../economy/market/market.ts';
 import type { Listing, Order } from '../../../economy/market/types.ts';
 import type { OrderEvent } from '../../../discord/views/market.ts';
-import {
-  grantBoughtRole,
-  notifyOrder,
-  refreshShopListing,
-  revokeRefundedRole,
-  scheduleOrderTimer,
-} from '../../../jobs/market-events.ts';
+import { followUpOrder, grantBoughtRole } from '../../../jobs/market-events.ts';
 import { reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
@@ -81,24 +75,15 @@ export async function shopBrowser(ctx: InteractionContext, sort: ListingSort, pa
   return renderShopBrowser(result, sort, sellers);
 }
 
-/**
- * After an order changed: its next timer, the DMs, the #shop message when stock moved, and a granted role
- * taken back when the order was refunded after delivery.
- */
+/** After an order changed: the market's follow-ups (followUpOrder); a queue outage is logged, not shown. */
 export async function announce(
   ctx: InteractionContext,
   order: Order,
   event: OrderEvent,
   stockMoved: boolean,
 ) {
-  const now = ctx.deps.now();
-  const queued = await Promise.all([
-    scheduleOrderTimer(ctx.deps.queues, order, now),
-    notifyOrder(ctx.deps.queues, order, event),
-    stockMoved ? refreshShopListing(ctx.deps.queues, order.listingId, now) : true,
-    revokeRefundedRole(ctx.deps.queues, order),
-  ]);
-  if (!queued.every(Boolean)) ctx.log.warn({ orderId: order.id, event }, 'market follow-up jobs not queued');
+  if (!(await followUpOrder(ctx.deps.queues, order, event, ctx.deps.now(), stockMoved)))
+    ctx.log.warn({ orderId: order.id, event }, 'market follow-up jobs not queued');
 }
 
 /** The order as the invoking user sees it (buyer or seller). */
