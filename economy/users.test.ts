@@ -135,3 +135,18 @@ describe('upsertDiscordUser', () => {
     expect(await findUserByDiscordId(t.db, '399999999999999999')).toBeUndefined();
   });
 });
+
+describe('findUserByDiscordId', () => {
+  it('answers concurrent lookups (one query) each with its own user, the same one twice, or nothing', async () => {
+    const [x, y] = await Promise.all([
+      upsertDiscordUser(t.db, profile('300000000000000101', { username: 'x' })),
+      upsertDiscordUser(t.db, profile('300000000000000102', { username: 'y' })),
+    ]);
+    const found = await Promise.all(
+      ['300000000000000101', '300000000000000102', '300000000000000199', '300000000000000101', 'nope'].map(
+        (id) => findUserByDiscordId(t.db, id),
+      ),
+    );
+    expect(found).toEqual([x, y, undefined, x, undefined]);
+  });
+});

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/client.ts';
+import { coalescePer } from '../db/coalesce.ts';
 import { AppError } from './errors.ts';
 
 /** What a Discord interaction tells us about its user. */
@@ -53,14 +54,20 @@ function checkProfile(p: DiscordProfile): void {
   if (p.username.length === 0) throw new AppError('invalid_profile', 'A Discord user always has a username.');
 }
 
-export async function findUserByDiscordId(db: Db, discordId: string): Promise<UserRow | undefined> {
-  if (!SNOWFLAKE.test(discordId)) return undefined;
-  const row = await db
+/** The lookups of one event-loop turn in one query: every interaction starts with one. */
+const findByDiscordIds = coalescePer(async (db: Db, discordIds: string[]) => {
+  const rows = await db
     .selectFrom('users')
     .select(columns)
-    .where('discord_id', '=', discordId)
-    .executeTakeFirst();
-  return row && toUser(row);
+    .where(sql<boolean>`discord_id = any(${[...new Set(discordIds)]}::text[])`)
+    .execute();
+  const byId = new Map(rows.map((r) => [r.discord_id, toUser(r)]));
+  return discordIds.map((id) => byId.get(id));
+});
+
+export async function findUserByDiscordId(db: Db, discordId: string): Promise<UserRow | undefined> {
+  if (!SNOWFLAKE.test(discordId)) return undefined;
+  return findByDiscordIds(db, discordId);
 }
 
 /**

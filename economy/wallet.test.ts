@@ -199,3 +199,21 @@ describe('walletSummary', () => {
     await expect(walletSummary(t.db, alice, -1)).rejects.toMatchObject({ code: 'invalid_limit' });
   });
 });
+
+describe('walletSummary under concurrency', () => {
+  it('answers concurrent calls (one batch) each with its own wallet and limit, and an unknown one with 404', async () => {
+    const [a, b, c] = await Promise.all([
+      walletSummary(t.db, alice, 1),
+      walletSummary(t.db, bob, 3),
+      walletSummary(t.db, alice, 0),
+    ]);
+    expect(a).toEqual({ ...(await walletSummary(t.db, alice, 1)) });
+    expect(a.recent).toHaveLength(1);
+    expect(b).toEqual(await walletSummary(t.db, bob, 3));
+    expect(b.userId).toBe(bob);
+    expect(c.recent).toEqual([]);
+    const mixed = await Promise.allSettled([walletSummary(t.db, '999999'), walletSummary(t.db, carol)]);
+    expect(mixed[0]).toMatchObject({ status: 'rejected', reason: { code: 'unknown_user' } });
+    expect(mixed[1]).toMatchObject({ status: 'fulfilled', value: { userId: carol } });
+  });
+});

@@ -1,34 +1,54 @@
 import type { Redis } from 'ioredis';
+import { coalesce } from '../../db/coalesce.ts';
 import { AppError } from '../../economy/errors.ts';
 
-/** INCR and, for the first hit of a window, EXPIRE, as one atomic step; returns the count in this window. */
+/**
+ * For each key in order: INCR and, for the first hit of a window, EXPIRE, as one atomic step; returns the
+ * counts in this window. A key named twice counts twice.
+ */
 const HIT_SCRIPT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n`;
+local counts = {}
+for i, key in ipairs(KEYS) do
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+  counts[i] = n
+end
+return counts`;
 
 export interface RateLimiter {
   /** Counts one action for `subject`; false when the subject is past its limit for the current window. */
   hit(subject: string): Promise<boolean>;
 }
 
-/** A fixed-window limit per subject in Redis, shared by every API replica. */
+/**
+ * A fixed-window limit per subject in Redis, shared by every API replica. The hits of one event-loop turn go
+ * to Redis as one script call (keys of one Redis node: Coinhub does not run on Redis Cluster).
+ */
 export function createRateLimiter(
   redis: Redis,
   options: { prefix: string; limit: number; windowSeconds: number },
 ): RateLimiter {
-  redis.defineCommand('coinhubRateHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
-  const hitCommand = (redis as unknown as Record<string, (key: string, window: number) => Promise<number>>)
-    .coinhubRateHit!;
+  redis.defineCommand('coinhubRateHits', { lua: HIT_SCRIPT });
+  const hitsCommand = (
+    redis as unknown as Record<string, (keyCount: number, ...args: (string | number)[]) => Promise<number[]>>
+  ).coinhubRateHits!;
+  const count = coalesce((subjects: string[]) =>
+    hitsCommand.call(
+      redis,
+      subjects.length,
+      ...subjects.map((s) => `${options.prefix}:rl:${s}`),
+      options.windowSeconds,
+    ),
+  );
   return {
     async hit(subject) {
-      let count: number;
+      let n: number;
       try {
-        count = await hitCommand.call(redis, `${options.prefix}:rl:${subject}`, options.windowSeconds);
+        n = await count(subject);
       } catch {
         throw new AppError('unavailable', 'Coinhub is busy right now; please try again in a moment.', 503);
       }
-      return count <= options.limit;
+      return n <= options.limit;
     },
   };
 }

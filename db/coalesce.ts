@@ -1,0 +1,57 @@
+interface Waiting<K, V> {
+  key: K;
+  resolve: (value: V) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Coalesces the calls made during one turn of the event loop into one call of `loadMany`, which answers
+ * every key in order (duplicates included). Under load the requests that arrive together share one round trip
+ * to Postgres or Redis instead of paying one each; on a quiet server a call waits only for the end of the
+ * current turn (setImmediate). A failed `loadMany` rejects every call of its batch.
+ */
+export function coalesce<K, V>(
+  loadMany: (keys: K[]) => Promise<V[]>,
+  maxBatch = 256,
+): (key: K) => Promise<V> {
+  let pending: Waiting<K, V>[] = [];
+
+  const run = async (batch: Waiting<K, V>[]) => {
+    try {
+      const values = await loadMany(batch.map((w) => w.key));
+      if (values.length !== batch.length)
+        throw new Error(`a batch of ${batch.length} keys got ${values.length} answers`);
+      batch.forEach((w, i) => w.resolve(values[i]!));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  };
+
+  const flush = () => {
+    const all = pending;
+    pending = [];
+    for (let i = 0; i < all.length; i += maxBatch) void run(all.slice(i, i + maxBatch));
+  };
+
+  return (key) =>
+    new Promise<V>((resolve, reject) => {
+      if (pending.length === 0) setImmediate(flush);
+      pending.push({ key, resolve, reject });
+    });
+}
+
+/** `coalesce` with one batch queue per owner (a database handle, a Redis client), made on first use. */
+export function coalescePer<O extends object, K, V>(
+  loadMany: (owner: O, keys: K[]) => Promise<V[]>,
+  maxBatch?: number,
+): (owner: O, key: K) => Promise<V> {
+  const queues = new WeakMap<O, (key: K) => Promise<V>>();
+  return (owner, key) => {
+    let load = queues.get(owner);
+    if (!load) {
+      load = coalesce((keys: K[]) => loadMany(owner, keys), maxBatch);
+      queues.set(owner, load);
+    }
+    return load(key);
+  };
+}
