@@ -178,6 +178,30 @@ describe('claimDaily', () => {
     expect(await balance(fresh!.id)).toBe(0);
   });
 
+  it('answers a burst of many users at once (shared transactions) each on its own: paid, frozen, unknown', async () => {
+    const burst = (await insertUsers(t.db, 40, 400_000_000_000_000_200n)).map((u) => u.id);
+    await t.db.updateTable('users').set({ frozen: true }).where('id', '=', burst[7]!).execute();
+    const now = day('2026-11-28');
+    const results = await Promise.allSettled([
+      ...burst.map((u) => claimDaily(t.db, u, rules, now)),
+      claimDaily(t.db, '999998', rules, now),
+    ]);
+    results.forEach((r, i) => {
+      if (i === 7) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'frozen' } });
+      else if (i === burst.length)
+        expect(r).toMatchObject({ status: 'rejected', reason: { code: 'unknown_user' } });
+      else
+        expect(r).toMatchObject({ status: 'fulfilled', value: { claimed: true, amount: 100, balance: 100 } });
+    });
+    for (const [i, u] of burst.entries()) expect(await claims(u)).toHaveLength(i === 7 ? 0 : 1);
+    const streakRows = await t.db
+      .selectFrom('daily_streaks')
+      .select('user_id')
+      .where('user_id', 'in', [burst[7]!, '999998'])
+      .execute();
+    expect(streakRows).toEqual([]);
+  });
+
   it('refuses an unknown user and bad rules with clear errors', async () => {
     await expect(claimDaily(t.db, '999999', rules, day('2026-11-26'))).rejects.toMatchObject({
       code: 'unknown_user',

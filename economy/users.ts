@@ -65,6 +65,31 @@ const findByDiscordIds = coalescePer(async (db: Db, discordIds: string[]) => {
   return discordIds.map((id) => byId.get(id));
 });
 
+/**
+ * Users and their wallets, the first interactions of one event-loop turn in one statement: a user and their
+ * wallet both exist or neither does. A profile whose Discord id exists already (or twice in the batch) gets
+ * undefined and is looked up again.
+ */
+const createUsers = coalescePer(async (db: Db, profiles: DiscordProfile[]) => {
+  const { rows } = await sql<Selected>`
+    with created as (
+      insert into users (discord_id, username, global_name, avatar)
+      select * from unnest(${profiles.map((p) => p.discordId)}::text[], ${profiles.map((p) => p.username)}::text[],
+                           ${profiles.map((p) => p.globalName)}::text[], ${profiles.map((p) => p.avatar)}::text[])
+      on conflict (discord_id) do nothing
+      returning id, discord_id, username, global_name, avatar, frozen, frozen_reason
+    ), wallet as (
+      insert into accounts (id, kind) select id, 'user' from created
+    )
+    select * from created`.execute(db);
+  const byId = new Map(rows.map((r) => [r.discord_id, toUser(r)]));
+  return profiles.map((p) => {
+    const user = byId.get(p.discordId);
+    byId.delete(p.discordId);
+    return user;
+  });
+});
+
 export async function findUserByDiscordId(db: Db, discordId: string): Promise<UserRow | undefined> {
   if (!SNOWFLAKE.test(discordId)) return undefined;
   return findByDiscordIds(db, discordId);
@@ -95,18 +120,8 @@ export async function upsertDiscordUser(db: Db, profile: DiscordProfile): Promis
         ? toUser(updated[0])
         : { ...existing, username: profile.username, globalName: profile.globalName, avatar: profile.avatar };
     }
-    // User and wallet in one statement: both exist or neither does.
-    const { rows } = await sql<Selected>`
-      with created as (
-        insert into users (discord_id, username, global_name, avatar)
-        values (${profile.discordId}, ${profile.username}, ${profile.globalName}, ${profile.avatar})
-        on conflict (discord_id) do nothing
-        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason
-      ), wallet as (
-        insert into accounts (id, kind) select id, 'user' from created
-      )
-      select * from created`.execute(db);
-    if (rows[0]) return toUser(rows[0]);
+    const created = await createUsers(db, profile);
+    if (created) return created;
   }
   throw new AppError('busy', 'Could not save your Discord profile; try again.', 503);
 }

@@ -120,7 +120,7 @@ export class TxBatcher<Req, Res> {
       const q = batch[0]!;
       if (err instanceof RequestFailed) q.reject(err.error);
       else if (isRetryable(err))
-        q.reject(new AppError('busy', 'The market is busy right now; please try again.', 503));
+        q.reject(new AppError('busy', 'Coinhub is busy right now; please try again.', 503));
       else q.reject(err);
     }
   }
