@@ -55,3 +55,20 @@ export function coalescePer<O extends object, K, V>(
     return load(key);
   };
 }
+
+/**
+ * Returns a function that runs `fn` once at the end of this event-loop turn however often it is called
+ * before then. Batchers pump through it, so the requests submitted together (the callers a finished batch has
+ * just released, a burst of webhooks) start as one batch instead of the first alone and the rest after it.
+ */
+export function onceThisTurn(fn: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      fn();
+    });
+  };
+}

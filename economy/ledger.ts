@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { isRetryableError, type Db, type Tx } from '../db/client.ts';
+import { onceThisTurn } from '../db/coalesce.ts';
 import { AppError } from './errors.ts';
 
 /** System accounts have fixed ids; a user's wallet has the user's id. */
@@ -275,6 +276,7 @@ export class Ledger {
   private readonly maxAttempts: number;
   private queue: Queued[] = [];
   private inFlight = 0;
+  private readonly schedule = onceThisTurn(() => this.pump());
 
   constructor(
     private readonly db: Db,
@@ -292,7 +294,7 @@ export class Ledger {
     if (bad) return Promise.resolve(refused(bad));
     return new Promise((resolve, reject) => {
       this.queue.push({ op, resolve, reject });
-      this.pump();
+      this.schedule();
     });
   }
 
@@ -331,7 +333,7 @@ export class Ledger {
       this.inFlight++;
       void this.runBatch(batch).finally(() => {
         this.inFlight--;
-        this.pump();
+        this.schedule();
       });
     }
   }

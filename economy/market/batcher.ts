@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../../db/client.ts';
+import { onceThisTurn } from '../../db/coalesce.ts';
 import { AppError } from '../errors.ts';
 
 /** One request's outcome inside a batch: a value, or a refusal that wrote nothing for that request. */
@@ -51,7 +52,8 @@ export interface BatcherOptions {
 export class TxBatcher<Req, Res> {
   private queue: Queued<Req, Res>[] = [];
   private inFlight = 0;
-  private scheduled = false;
+  /** Doubling the transactions when a turn's requests split is measurable (scripts/bench-market.ts). */
+  private readonly schedule = onceThisTurn(() => this.pump());
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
   private readonly maxAttempts: number;
@@ -73,20 +75,6 @@ export class TxBatcher<Req, Res> {
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
       this.schedule();
-    });
-  }
-
-  /**
-   * Pumps at the end of this event-loop turn. Requests submitted together (the callers a finished batch has
-   * just released, a burst of webhooks) then start as one batch, instead of the first alone and the rest in
-   * the batch after it, which doubles the transactions (measured: scripts/bench-market.ts).
-   */
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      this.pump();
     });
   }
 
