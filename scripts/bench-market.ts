@@ -6,6 +6,7 @@
  * BENCH_IN_FLIGHT overrides the Market's batches in flight; BENCH_PG_OPTIONS passes server settings to the bench's connections (e.g. "-c jit=off").
  * Last line: {"purchases_ps":..,"hot_listing_purchases_ps":..,"oversold":0,"invariant_ok":true}
  */
+import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { AppError } from '../economy/errors.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
@@ -95,6 +96,8 @@ async function main() {
   const sellers = await seedUsers(db, LISTINGS, BUYERS, 0);
   const listings = await insertListings(db, sellers, 100_000);
   const [hot] = await insertListings(db, [sellers[0]!], HOT_UNITS);
+  // Statistics as autovacuum keeps them on a live server (this machine runs Postgres without autovacuum).
+  await sql`vacuum analyze`.execute(db);
   const market = new Market(db, settings, IN_FLIGHT ? { maxInFlight: IN_FLIGHT } : {});
   const run = Date.now();
 
