@@ -9,8 +9,14 @@ export interface HelpRules {
   payDailyLimit: number;
 }
 
-/** How coins work, with this community's numbers. */
-export function renderHelp(rules: HelpRules): APIEmbed {
+/** A command as the help lists it: how it is typed (`/sell [item]`) and what it does. */
+export interface HelpCommand {
+  usage: string;
+  description: string;
+}
+
+/** How coins work, with this community's numbers, and the marketplace's commands. */
+export function renderHelp(rules: HelpRules, marketCommands: HelpCommand[]): APIEmbed {
   const best = rules.dailyBase + rules.dailyStreakBonus * rules.dailyStreakCap;
   return {
     title: 'How Coinhub works',
@@ -33,6 +39,13 @@ export function renderHelp(rules: HelpRules): APIEmbed {
             ? `\`/pay user amount [note]\` sends coins to another member (up to ${coins(rules.payDailyLimit)} a day)`
             : '`/pay` is turned off in this server',
           '`/help` shows this page',
+        ].join('\n'),
+      },
+      {
+        name: 'Marketplace',
+        value: [
+          "The Coin Hub's **Shop** button opens the shop browser, as `/shop` does",
+          ...marketCommands.map((c) => `\`${c.usage}\` — ${c.description}`),
         ].join('\n'),
       },
       {

@@ -51,13 +51,20 @@ describe('message views', () => {
     });
     valid({
       embeds: [
-        renderHelp({
-          dailyBase: 0,
-          dailyStreakBonus: 0,
-          dailyStreakCap: 0,
-          dailyTimeZone: 'UTC',
-          payDailyLimit: 0,
-        }),
+        renderHelp(
+          {
+            dailyBase: 0,
+            dailyStreakBonus: 0,
+            dailyStreakCap: 0,
+            dailyTimeZone: 'UTC',
+            payDailyLimit: 0,
+          },
+          // Discord's longest: 32-character names, 100-character descriptions.
+          Array.from({ length: 4 }, () => ({
+            usage: `/${'n'.repeat(32)} [${'o'.repeat(32)}]`,
+            description: 'd'.repeat(100),
+          })),
+        ),
       ],
     });
   });

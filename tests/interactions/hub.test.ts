@@ -2,6 +2,10 @@ import type { APIEmbed, APIInteractionResponseCallbackData } from 'discord-api-t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
+import { listingsCommand } from '../../functions/interactions/commands/listings.ts';
+import { ordersCommand } from '../../functions/interactions/commands/orders.ts';
+import { sellCommand } from '../../functions/interactions/commands/sell.ts';
+import { shopCommand } from '../../functions/interactions/commands/shop.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { buttonClick, slashCommand, type Actor } from '../helpers/interactions.ts';
 
@@ -323,5 +327,19 @@ describe('the Coin Hub', () => {
     const text = embedText(data.embeds![0]);
     expect(text).toContain('100 coins, plus 10 coins for each day in a row, up to 130 coins');
     expect(text).toContain('up to 500 coins a day');
+  });
+
+  it('/help and the Help button list the marketplace commands with their registered descriptions', async () => {
+    const me = newActor();
+    for (const data of [await ask(slashCommand('help', me)), await ask(buttonClick('hub:help', me))]) {
+      const market = field(data.embeds![0], 'Marketplace');
+      expect(market).toContain("The Coin Hub's **Shop** button opens the shop browser");
+      expect(market?.split('\n').slice(1)).toEqual([
+        `\`/sell [item]\` — ${sellCommand.definition.description}`,
+        `\`/shop [query]\` — ${shopCommand.definition.description}`,
+        `\`/orders\` — ${ordersCommand.definition.description}`,
+        `\`/listings [official]\` — ${listingsCommand.definition.description}`,
+      ]);
+    }
   });
 });

@@ -1,25 +1,40 @@
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
-import { renderHelp } from '../../../discord/views/help.ts';
+import { renderHelp, type HelpCommand } from '../../../discord/views/help.ts';
 import { reply } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
+import { listingsCommand } from './listings.ts';
+import { ordersCommand } from './orders.ts';
+import { sellCommand } from './sell.ts';
+import { shopCommand } from './shop.ts';
 
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
   name: 'help',
   description: 'How coins, streaks and payments work',
 };
 
+/** A command's line in the help, from its registration: how it is typed (optional options in brackets), what it does. */
+const helpEntry = ({ definition: d }: Command): HelpCommand => ({
+  usage: ['/' + d.name, ...(d.options ?? []).map((o) => (o.required ? o.name : `[${o.name}]`))].join(' '),
+  description: d.description,
+});
+
+const MARKET_COMMANDS = [sellCommand, shopCommand, ordersCommand, listingsCommand].map(helpEntry);
+
 /** The help page, with this installation's daily and pay rules. Shared by /help and the hub's Help button. */
 export async function showHelp(ctx: InteractionContext) {
   const { cfg } = ctx.deps;
   return reply({
     embeds: [
-      renderHelp({
-        dailyBase: cfg.DAILY_BASE,
-        dailyStreakBonus: cfg.DAILY_STREAK_BONUS,
-        dailyStreakCap: cfg.DAILY_STREAK_CAP,
-        dailyTimeZone: cfg.DAILY_TIMEZONE,
-        payDailyLimit: cfg.PAY_DAILY_LIMIT,
-      }),
+      renderHelp(
+        {
+          dailyBase: cfg.DAILY_BASE,
+          dailyStreakBonus: cfg.DAILY_STREAK_BONUS,
+          dailyStreakCap: cfg.DAILY_STREAK_CAP,
+          dailyTimeZone: cfg.DAILY_TIMEZONE,
+          payDailyLimit: cfg.PAY_DAILY_LIMIT,
+        },
+        MARKET_COMMANDS,
+      ),
     ],
   });
 }
