@@ -13,6 +13,7 @@ import {
   TEST_GUILD_ID,
   type Actor,
 } from '../helpers/interactions.ts';
+import { marketClient, until } from '../market/discord-client.ts';
 import { settings as marketSettings } from '../market/fixtures.ts';
 import { feedIds, waitFor } from '../feed/helpers.ts';
 
@@ -20,6 +21,7 @@ import { feedIds, waitFor } from '../feed/helpers.ts';
 let rig: InteractionServer;
 let ledger: Ledger;
 const FEED_CHANNEL = '940000000000000001';
+const SHOP_CHANNEL = '940000000000000002';
 const MOD_ROLE = '940000000000000010';
 const VIEWER_ROLE = '940000000000000011';
 
@@ -129,10 +131,13 @@ const feedMessage = (transferId: string) =>
 beforeAll(async () => {
   // Admins act in quick succession here; the per-user rate limit has its own test.
   rig = await startInteractionServer({ env: { GUILD_ID: TEST_GUILD_ID, RATE_LIMIT_ACTIONS: '1000' } });
-  rig.discord.addGuild(TEST_GUILD_ID, [{ id: FEED_CHANNEL, name: 'coin-transactions' }]);
+  rig.discord.addGuild(TEST_GUILD_ID, [
+    { id: FEED_CHANNEL, name: 'coin-transactions' },
+    { id: SHOP_CHANNEL, name: 'shop' },
+  ]);
   await rig.db.db
     .insertInto('guild_settings')
-    .values({ guild_id: TEST_GUILD_ID, tx_channel_id: FEED_CHANNEL })
+    .values({ guild_id: TEST_GUILD_ID, tx_channel_id: FEED_CHANNEL, shop_channel_id: SHOP_CHANNEL })
     .execute();
   ledger = new Ledger(rig.db.db);
   // Every actor's first interaction creates their wallet.
@@ -473,5 +478,36 @@ describe('actions on the feed', () => {
       /see the transaction feed/,
     );
     expect((await submit('feed:pick:id', mod, 'nonsense')).data.content).toMatch(/No such transaction/);
+  });
+
+  it('Cancel listing marks the listing ended on its #shop message', async () => {
+    const market = marketClient(() => rig, 0n);
+    const listingId = await market.list(bob, 'Netherite pickaxe', 80, 2);
+    const posted = await until(
+      'the #shop message',
+      async () => (await market.listing(listingId)).shop_message_id ?? undefined,
+    );
+    const purchase = await new Market(rig.db.db, marketSettings).buy({
+      key: 'feed-buy-3',
+      listingId,
+      buyerId: await userId(alice),
+      quantity: 1,
+      expectedUnitPrice: 80,
+    });
+    const holdId = String(purchase.order.holdTransferId);
+    expect(await waitFor(() => feedMessage(holdId) !== undefined, 20_000)).toBe(true);
+    const cancelId = `feed:listing:cancel:${listingId}:${holdId}`;
+    expect(await actionsOf(holdId, mod)).toContain(cancelId);
+
+    expect((await click(cancelId, mod)).type).toBe(9);
+    expect((await submit(cancelId, mod, 'counterfeit')).data.content).toMatch(/is cancelled \(removed\)/);
+    // The edit shows the listing removed, with its Buy button disabled.
+    const edit = await until('the #shop edit', () =>
+      rig.discord
+        .callsTo('PATCH', new RegExp(`/channels/${SHOP_CHANNEL}/messages/${posted}$`))
+        .find((c) => JSON.stringify(c.body).includes('Removed by an admin')),
+    );
+    expect(JSON.stringify(edit.body)).toContain('"disabled":true');
+    expect(rig.discord.problems).toEqual([]);
   });
 });

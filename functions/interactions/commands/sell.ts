@@ -9,8 +9,7 @@ import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.t
 import { createListing } from '../../../economy/market/listings.ts';
 import { referencePrice } from '../../../economy/market/pricing.ts';
 import { marketSettings } from '../../../economy/market/types.ts';
-import { refreshShopListing } from '../../../jobs/market-events.ts';
-import { focusedText, modalField, NO_CHOICES } from '../components/market-shop.ts';
+import { announceListing, focusedText, modalField, NO_CHOICES } from '../components/market-shop.ts';
 import { stringOption } from '../options.ts';
 import { reply } from '../responses.ts';
 import type { Command, ModalHandler } from '../types.ts';
@@ -80,9 +79,7 @@ export const sellModalHandler: ModalHandler = {
         quantity: wholeNumber(modalField(interaction, 'quantity'), 'The quantity'),
       },
     );
-    if (!(await refreshShopListing(ctx.deps.queues, listing.id, ctx.deps.now()))) {
-      ctx.log.warn({ listingId: listing.id }, 'shop message not queued');
-    }
+    await announceListing(ctx, listing.id);
     return reply({
       content: 'Listed! It appears in #shop in a moment.',
       ...renderListing(listing, ctx.user.discordId),

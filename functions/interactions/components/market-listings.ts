@@ -19,12 +19,11 @@ import {
   updateListing,
 } from '../../../economy/market/listings.ts';
 import { marketSettings, type Actor, type Listing } from '../../../economy/market/types.ts';
-import { refreshShopListing } from '../../../jobs/market-events.ts';
 import { wholeNumber } from '../commands/sell.ts';
 import { requireRole } from '../permissions.ts';
 import { reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
-import { modalField } from './market-shop.ts';
+import { announceListing, modalField } from './market-shop.ts';
 
 type ListingActor = Exclude<Actor, { kind: 'system' }>;
 
@@ -70,9 +69,7 @@ async function changeAnswer(
   same: string,
 ) {
   const moved = before.state !== after.state || before.unitPrice !== after.unitPrice;
-  if (moved && !(await refreshShopListing(ctx.deps.queues, after.id, ctx.deps.now()))) {
-    ctx.log.warn({ listingId: after.id }, 'shop message not queued');
-  }
+  if (moved) await announceListing(ctx, after.id);
   return {
     content: moved ? done : same,
     ...renderListingControls(after, after.official ? null : ctx.user.discordId),

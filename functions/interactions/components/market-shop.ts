@@ -23,7 +23,7 @@ import {
 import { marketFor } from '../../../economy/market/market.ts';
 import type { Listing, Order } from '../../../economy/market/types.ts';
 import type { OrderEvent } from '../../../discord/views/market.ts';
-import { followUpOrder, grantBoughtRole } from '../../../jobs/market-events.ts';
+import { followUpOrder, grantBoughtRole, refreshShopListing } from '../../../jobs/market-events.ts';
 import { reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
@@ -84,6 +84,12 @@ export async function announce(
 ) {
   if (!(await followUpOrder(ctx.deps.queues, order, event, ctx.deps.now(), stockMoved)))
     ctx.log.warn({ orderId: order.id, event }, 'market follow-up jobs not queued');
+}
+
+/** After a listing changed: its #shop message re-rendered (refreshShopListing); a queue outage is logged, not shown. */
+export async function announceListing(ctx: InteractionContext, listingId: string) {
+  if (!(await refreshShopListing(ctx.deps.queues, listingId, ctx.deps.now())))
+    ctx.log.warn({ listingId }, 'shop message not queued');
 }
 
 /** The order as the invoking user sees it (buyer or seller). */

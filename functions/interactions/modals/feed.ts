@@ -7,7 +7,7 @@ import { removeListing } from '../../../economy/market/listings.ts';
 import { marketFor } from '../../../economy/market/market.ts';
 import type { AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
 import { discordActor, MARKET_PERMISSION, refreshFeedMessage, transferPanel } from '../components/feed.ts';
-import { announce } from '../components/market-shop.ts';
+import { announce, announceListing } from '../components/market-shop.ts';
 import { requireRole } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { InteractionContext, ModalHandler } from '../types.ts';
@@ -70,7 +70,7 @@ const noteModalHandler: ModalHandler = {
 /**
  * Refund order, Fulfil and Cancel listing through the market, which moves state, stock and coins together. An
  * order action then takes the same follow-ups as any other transition: DMs, #shop when stock came back, and a
- * granted role taken back.
+ * granted role taken back. A cancelled listing's #shop message is marked ended, as when its seller ends it.
  */
 const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
   prefix,
@@ -88,6 +88,7 @@ const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
     };
     if (prefix === FEED_IDS.listingCancel) {
       const listing = await removeListing(ctx.deps.db, admin, targetId, reason);
+      await announceListing(ctx, listing.id);
       await refreshFeedMessage(ctx, transferId, `${ctx.interaction.id}`);
       return replyText(`Listing #${listing.id} is cancelled (${listing.state}). Audited.`);
     }
