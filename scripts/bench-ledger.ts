@@ -3,44 +3,16 @@
  * Last line: {"uniform_tps":..,"hot_tps":..,"escrow_pairs_ps":..,"invariant_ok":true}
  */
 import { sql } from 'kysely';
-import { createDb, type Db } from '../db/client.ts';
+import { createDb } from '../db/client.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
-import { freshDatabase } from './bench-db.ts';
+import { freshDatabase, seedWallets } from './bench-db.ts';
 
 const DB_NAME = 'coinhub_bench_ledger';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const USERS = 10_000;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
-
-async function seedUsers(db: Db, ledger: Ledger): Promise<string[]> {
-  const ids: string[] = [];
-  for (let start = 0; start < USERS; start += 1000) {
-    const rows = Array.from({ length: 1000 }, (_, i) => ({
-      discord_id: String(200_000_000_000_000_000n + BigInt(start + i)),
-      username: `bench${start + i}`,
-    }));
-    const users = await db.insertInto('users').values(rows).returning('id').execute();
-    await db
-      .insertInto('accounts')
-      .values(users.map((u) => ({ id: u.id, kind: 'user' as const })))
-      .execute();
-    ids.push(...users.map((u) => u.id));
-  }
-  await Promise.all(
-    ids.map((id) =>
-      ledger.transfer({
-        key: `seed:${id}`,
-        debit: SYSTEM_ACCOUNTS.mint,
-        credit: id,
-        amount: 1_000_000,
-        reason: 'seed',
-      }),
-    ),
-  );
-  return ids;
-}
 
 /** Runs `CLIENTS` loops of `step` for `SECONDS`; returns completed steps per second. */
 async function measure(
@@ -66,7 +38,7 @@ const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)]!;
 async function main() {
   const url = await freshDatabase(DB_NAME);
   const seedDb = createDb(url, 8);
-  const ids = await seedUsers(seedDb, new Ledger(seedDb));
+  const ids = await seedWallets(seedDb, USERS, 200_000_000_000_000_000n, 1_000_000);
   // Statistics as autovacuum keeps them on a live server (this machine runs Postgres without autovacuum), then
   // fresh connections, as a server started after the seeding would have.
   await sql`vacuum analyze`.execute(seedDb);

@@ -9,11 +9,10 @@
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { AppError } from '../economy/errors.ts';
-import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { Market } from '../economy/market/market.ts';
 import type { MarketSettings } from '../economy/market/types.ts';
-import { freshDatabase } from './bench-db.ts';
+import { freshDatabase, seedWallets } from './bench-db.ts';
 
 const DB_NAME = 'coinhub_bench_market';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
@@ -39,37 +38,6 @@ const settings: MarketSettings = {
   refWindowDays: 30,
 };
 
-async function seedUsers(db: Db, count: number, offset: number, coins: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let start = 0; start < count; start += 1000) {
-    const rows = Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
-      discord_id: String(300_000_000_000_000_000n + BigInt(offset + start + i)),
-      username: `bench${offset + start + i}`,
-    }));
-    const users = await db.insertInto('users').values(rows).returning('id').execute();
-    await db
-      .insertInto('accounts')
-      .values(users.map((u) => ({ id: u.id, kind: 'user' as const })))
-      .execute();
-    ids.push(...users.map((u) => String(u.id)));
-  }
-  if (coins > 0) {
-    const ledger = new Ledger(db);
-    await Promise.all(
-      ids.map((id) =>
-        ledger.transfer({
-          key: `seed:${id}`,
-          debit: SYSTEM_ACCOUNTS.mint,
-          credit: id,
-          amount: coins,
-          reason: 'seed',
-        }),
-      ),
-    );
-  }
-  return ids;
-}
-
 async function insertListings(db: Db, sellers: string[], quantity: number): Promise<string[]> {
   const rows = await db
     .insertInto('listings')
@@ -92,8 +60,8 @@ const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 async function main() {
   const url = await freshDatabase(DB_NAME);
   const db = createDb(PG_OPTIONS ? `${url}?options=${encodeURIComponent(PG_OPTIONS)}` : url, 12);
-  const buyers = await seedUsers(db, BUYERS, 0, 100_000_000);
-  const sellers = await seedUsers(db, LISTINGS, BUYERS, 0);
+  const buyers = await seedWallets(db, BUYERS, 300_000_000_000_000_000n, 100_000_000);
+  const sellers = await seedWallets(db, LISTINGS, 300_000_000_000_000_000n + BigInt(BUYERS), 0);
   const listings = await insertListings(db, sellers, 100_000);
   const [hot] = await insertListings(db, [sellers[0]!], HOT_UNITS);
   // Statistics as autovacuum keeps them on a live server (this machine runs Postgres without autovacuum).
