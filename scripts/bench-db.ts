@@ -3,7 +3,6 @@ import { createLogger } from '../config/logger.ts';
 import type { Db } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
-import { insertUsers } from '../tests/helpers/db.ts';
 
 /** The Postgres server the benchmarks use (trust auth locally); BENCH_PG_URL overrides it. */
 export const BENCH_PG = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
@@ -29,7 +28,24 @@ export async function seedWallets(
   discordBase: bigint,
   coins: number,
 ): Promise<string[]> {
-  const ids = (await insertUsers(db, count, discordBase)).map((u) => String(u.id));
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += 1000) {
+    const users = await db
+      .insertInto('users')
+      .values(
+        Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
+          discord_id: String(discordBase + BigInt(start + i)),
+          username: `bench${start + i}`,
+        })),
+      )
+      .returning('id')
+      .execute();
+    await db
+      .insertInto('accounts')
+      .values(users.map((u) => ({ id: u.id, kind: 'user' as const })))
+      .execute();
+    ids.push(...users.map((u) => String(u.id)));
+  }
   if (coins > 0) {
     const ledger = new Ledger(db);
     await Promise.all(
