@@ -152,3 +152,13 @@ export function marketClient(rigOf: () => InteractionServer, firstId: bigint) {
 
   return { actor, send, fund, balance, list, buy, order, listing, dmsTo };
 }
+
+/** A `discord_role` catalog item granting `roleId`, for the role grant and revoke tests; returns its id. */
+export async function insertRoleItem(rig: InteractionServer, roleId: string): Promise<string> {
+  const item = await rig.db.db
+    .insertInto('catalog_items')
+    .values({ name: 'VIP', kind: 'discord_role', role_id: roleId, base_price: 100 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return String(item.id);
+}

@@ -2,7 +2,7 @@ import { DefaultRestOptions } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
-import { marketClient, until } from './discord-client.ts';
+import { insertRoleItem, marketClient, until } from './discord-client.ts';
 
 const ROLE_ID = '930000000000000002';
 /** The REST calls one job attempt makes when Discord keeps failing: the first and the client's own retries. */
@@ -38,14 +38,10 @@ beforeAll(async () => {
     members.delete(params.user!);
     return { status: 204 };
   });
-  const item = await rig.db.db
-    .insertInto('catalog_items')
-    .values({ name: 'VIP', kind: 'discord_role', role_id: ROLE_ID, base_price: 100 })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const itemId = await insertRoleItem(rig, ROLE_ID);
   seller = actor();
   await fund(seller, 0);
-  listingId = await list(seller, 'VIP', 100, 10, String(item.id));
+  listingId = await list(seller, 'VIP', 100, 10, itemId);
 });
 
 afterAll(async () => {

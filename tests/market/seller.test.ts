@@ -8,7 +8,7 @@ import {
   slashCommand,
   type Actor,
 } from '../helpers/interactions.ts';
-import { customIds, marketClient, text, until, type Data } from './discord-client.ts';
+import { customIds, insertRoleItem, marketClient, text, until, type Data } from './discord-client.ts';
 import { admin, freeze, settings } from './fixtures.ts';
 
 const SHOP_CHANNEL = '920000000000000001';
@@ -256,15 +256,11 @@ describe('refunding a discord_role order after the role was granted', () => {
         ? { status: 403, body: { code: 50013, message: 'Missing Permissions' } }
         : { status: 204 },
     );
-    const item = await rig.db.db
-      .insertInto('catalog_items')
-      .values({ name: 'VIP', kind: 'discord_role', role_id: ROLE_ID, base_price: 100 })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    const itemId = await insertRoleItem(rig, ROLE_ID);
     seller = actor();
     await fund(seller, 0);
     await fund(boss, 0);
-    listingId = await list(seller, 'VIP', 100, 10, String(item.id));
+    listingId = await list(seller, 'VIP', 100, 10, itemId);
   });
 
   /** Buys one VIP and waits until the worker granted the role and marked the order delivered. */
