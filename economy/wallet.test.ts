@@ -212,7 +212,12 @@ describe('walletSummary under concurrency', () => {
     expect(b).toEqual(await walletSummary(t.db, bob, 3));
     expect(b.userId).toBe(bob);
     expect(c.recent).toEqual([]);
-    const mixed = await Promise.allSettled([walletSummary(t.db, '999999'), walletSummary(t.db, carol)]);
+    const mixed = await Promise.allSettled([
+      walletSummary(t.db, '999999'),
+      walletSummary(t.db, carol),
+      walletSummary(t.db, '9999999999999999999'),
+    ]);
+    expect(mixed[2]).toMatchObject({ status: 'rejected', reason: { code: 'unknown_user' } });
     expect(mixed[0]).toMatchObject({ status: 'rejected', reason: { code: 'unknown_user' } });
     expect(mixed[1]).toMatchObject({ status: 'fulfilled', value: { userId: carol } });
   });
