@@ -53,39 +53,23 @@ export async function up(db: Kysely<any>): Promise<void> {
       raise exception 'ledger batch raced a concurrent use of the same key' using errcode = '40001';
     end $$`.execute(db);
 
-  // Locks come first, in a fixed order: the holds and reversed transfers the batch refers to (by id), then
-  // the user wallets it touches (by id). The batch itself is one statement that starts after the locks are
-  // held, so its snapshot sees the latest committed balances and hold states of every row it may change.
-  // (Reading balances from a locking CTE inside the same statement is not enough: under contention such a
-  // read can return a version older than the one locked.)
+  // One statement per batch. Locks come first, in a fixed order: the holds and reversed transfers the batch
+  // refers to (by id), then the user wallets it touches (by id). Balances and hold states are read from the
+  // locking CTEs, which return the latest committed versions, never from the statement's older snapshot.
+  // The locking CTEs filter on an id array computed once (an InitPlan), not on a join: a row updated
+  // concurrently is re-checked against that same array, so it cannot drop out of the result.
   await sql`
     create function ledger_apply(p_ops jsonb, p_now timestamptz)
     returns setof ledger_result
     language plpgsql
     -- A batch is a few rows looked up by key: always index lookups, one cached plan per session, whatever
-    -- the estimates for jsonb_array_elements or stale statistics say. The disabled plan types inflate the
-    -- estimated cost, which would otherwise make Postgres JIT-compile the statement on every call.
-    set jit = off
+    -- the estimates for jsonb_array_elements or stale statistics say.
     set enable_hashjoin = off
     set enable_mergejoin = off
     set enable_seqscan = off
     set plan_cache_mode = force_generic_plan
     as $fn$
-    declare
-      v_refs bigint[];
     begin
-      select array_agg(x.id) into v_refs from (
-        select t.id from transfers t
-        where t.id = any(array(select (e->>'pending_id')::bigint from jsonb_array_elements(p_ops) e
-                               union all select (e->>'reverses')::bigint from jsonb_array_elements(p_ops) e))
-        order by t.id for update) x;
-      perform 1 from accounts a
-      where a.id = any(array(select (e->>'debit')::bigint from jsonb_array_elements(p_ops) e
-                             union all select (e->>'credit')::bigint from jsonb_array_elements(p_ops) e
-                             union all select t.debit_account_id from transfers t where t.id = any(v_refs)))
-        and a.kind = 'user'
-      order by a.id for update;
-
       return query
       with o as (
         select (j.ord - 1)::integer as idx, j.e,
@@ -95,6 +79,22 @@ export async function up(db: Kysely<any>): Promise<void> {
                coalesce((j.e->>'fee')::bigint, 0) as fee, (j.e->>'reverses')::bigint as reverses,
                coalesce((j.e->>'force')::boolean, false) as force
         from jsonb_array_elements(p_ops) with ordinality as j(e, ord)
+      ),
+      refs as (
+        select x.id, x.phase, x.state, x.amount, x.debit_account_id, x.expires_at
+        from transfers x
+        where x.id = any(array(select pending_id from o union all select reverses from o))
+        order by x.id
+        for update
+      ),
+      wallets as (
+        select a.id, a.kind, a.balance
+        from accounts a
+        where a.id = any(array(select debit from o union all select credit from o
+                               union all select debit_account_id from refs))
+          and a.kind = 'user'
+        order by a.id
+        for update
       ),
       m as (
         select o.*, ex as existing, ex.id as existing_id,
@@ -107,22 +107,24 @@ export async function up(db: Kysely<any>): Promise<void> {
                          else o.amount end as gross
         from o
         left join transfers ex on ex.idempotency_key = o.key
-        left join transfers h on h.id = o.pending_id and h.phase = 'pending' and o.op in ('post', 'void')
+        left join refs h on h.id = o.pending_id and h.phase = 'pending' and o.op in ('post', 'void')
       ),
       c as (
         select m.*,
-               da.kind as d_kind, da.balance as d_bal, coalesce(du.frozen, false) as d_frozen,
-               ca.kind as c_kind, coalesce(cu.frozen, false) as c_frozen,
+               coalesce(dw.kind, da.kind) as d_kind, dw.balance as d_bal, coalesce(du.frozen, false) as d_frozen,
+               coalesce(cw.kind, ca.kind) as c_kind, coalesce(cu.frozen, false) as c_frozen,
                (select x.amount - coalesce((select sum(r.amount) from transfers r where r.reverses_id = x.id), 0)
-                  from transfers x
+                  from refs x
                  where x.id = m.reverses and x.state = 'posted' and x.phase <> 'pending') as reversible,
                exists (select 1 from m m2
                         where m2.idx < m.idx and m.d_id >= 1000
                           and (m2.c_id = m.d_id or (m2.op = 'post' and m2.h_debit = m.d_id))) as credited_earlier
         from m
-        left join accounts da on da.id = m.d_id
+        left join wallets dw on dw.id = m.d_id
+        left join accounts da on da.id = m.d_id and m.d_id < 1000
         left join users du on du.id = m.d_id
-        left join accounts ca on ca.id = m.c_id
+        left join wallets cw on cw.id = m.c_id
+        left join accounts ca on ca.id = m.c_id and m.c_id < 1000
         left join users cu on cu.id = m.c_id
       ),
       r as (
@@ -158,9 +160,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       ),
       running as (
         select d.idx, d.account,
-               a.balance + sum(d.delta) over (partition by d.account order by d.idx
+               w.balance + sum(d.delta) over (partition by d.account order by d.idx
                                               rows between unbounded preceding and current row) as after
-        from deltas d join accounts a on a.id = d.account
+        from deltas d join wallets w on w.id = d.account
       ),
       moved as (
         update accounts a set balance = a.balance + s.delta

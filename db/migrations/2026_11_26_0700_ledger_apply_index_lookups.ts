@@ -1,12 +1,19 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * ledger_apply as in 2026_11_26_0002, with every lookup of a row by key written as a lateral subquery with a
- * limit (and the updates bounded by `id = any(array(...))`), so the plan is an index lookup per operation whatever the
- * statistics say. The function's generic plan is made once per connection: made while `transfers` looked
- * small (a new database, or no autovacuum to refresh its statistics), the plain joins became a full scan of
- * the pending holds for every post, which made a batch of 16 market settlements take 7 ms instead of 2 ms
- * (found with auto_explain under scripts/bench-market.ts). The behaviour is unchanged.
+ * ledger_apply rewritten; the contract of 2026_11_26_0002 (codes, batch rules, results) is unchanged.
+ * - The locks are taken first, in their own statements (holds and reversed transfers by id, then user wallets
+ *   by id), and the batch is one statement that starts after them, so its snapshot sees the latest committed
+ *   balances and hold states. Reading balances from locking CTEs inside the batch statement, as 0002 did, can
+ *   return a version older than the one locked when batches contend.
+ * - Every lookup of a row by key is a lateral subquery with a limit, and the updates are bounded by
+ *   `id = any(array(...))`, so the plan is an index lookup per operation whatever the statistics say. The
+ *   function's generic plan is made once per connection: made while `transfers` looked small (a new database,
+ *   or no autovacuum to refresh its statistics), plain joins became a full scan of the pending holds for every
+ *   post, which made a batch of 16 market settlements take 7 ms instead of 2 ms (found with auto_explain under
+ *   scripts/bench-market.ts).
+ * - `jit = off`: the disabled plan types inflate the estimated cost, which would otherwise make Postgres
+ *   JIT-compile the statement on every call.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -174,7 +181,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     $fn$`.execute(db);
 }
 
-/** The previous body, from 2026_11_26_0002. */
+/** Back to 2026_11_26_0002's function (its type and helpers are recreated with it). */
 export async function down(db: Kysely<any>): Promise<void> {
   const { up: previous } = await import('./2026_11_26_0002_create_ledger_apply.ts');
   await sql`drop function ledger_apply(jsonb, timestamptz)`.execute(db);
