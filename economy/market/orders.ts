@@ -9,7 +9,7 @@ import {
   type LedgerOp,
   type LedgerResult,
 } from '../ledger.ts';
-import { Conflict, RequestFailed, type Outcome } from './batcher.ts';
+import { Conflict, RequestFailed, type Outcome } from '../batcher.ts';
 import { marketFee } from './fees.ts';
 import { requireReason } from './listings.ts';
 import {
@@ -351,7 +351,8 @@ async function holdRefusal(
   }
 }
 
-async function loadListings(db: Db | Tx, ids: string[]): Promise<Map<string, Listing>> {
+/** The listings with these ids, by id; ids with no listing are absent. */
+export async function loadListings(db: Db | Tx, ids: string[]): Promise<Map<string, Listing>> {
   if (ids.length === 0) return new Map();
   const rows = await db.selectFrom('listings').select(LISTING_COLUMNS).where('id', 'in', ids).execute();
   return new Map(rows.map((row) => [String(row.id), toListing(row)]));

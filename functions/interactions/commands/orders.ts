@@ -1,6 +1,7 @@
 import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord-api-types/v10';
-import { ordersForUser } from '../../../economy/market/orders.ts';
-import { orderView } from '../components/market-shop.ts';
+import { discordIdsOf } from '../../../economy/market/listings.ts';
+import { loadListings, ordersForUser } from '../../../economy/market/orders.ts';
+import { renderOrderFor } from '../components/market-shop.ts';
 import { reply, replyText } from '../responses.ts';
 import type { Command } from '../types.ts';
 
@@ -18,7 +19,14 @@ export const ordersCommand: Command = {
   async handle(ctx) {
     const orders = await ordersForUser(ctx.deps.db, ctx.user.id, { open: true, limit: SHOWN });
     if (orders.length === 0) return replyText('You have no open orders.');
-    const views = await Promise.all(orders.map((o) => orderView(ctx, o)));
+    const [listings, discordIds] = await Promise.all([
+      loadListings(ctx.deps.db, [...new Set(orders.map((o) => o.listingId))]),
+      discordIdsOf(
+        ctx.deps.db,
+        orders.flatMap((o) => [o.buyerId, o.sellerId]),
+      ),
+    ]);
+    const views = orders.map((o) => renderOrderFor(ctx, o, listings.get(o.listingId), discordIds));
     return reply({
       embeds: views.flatMap((v) => v.embeds),
       components: views.flatMap((v) => v.components),

@@ -92,18 +92,28 @@ export async function announceListing(ctx: InteractionContext, listingId: string
     ctx.log.warn({ listingId }, 'shop message not queued');
 }
 
-/** The order as the invoking user sees it (buyer or seller). */
-export async function orderView(ctx: InteractionContext, order: Order) {
-  const [listing, ids] = await Promise.all([
-    getListing(ctx.deps.db, order.listingId),
+/** The order as the invoking user sees it (buyer or seller); `listing` spares the read when the caller has it. */
+export async function orderView(ctx: InteractionContext, order: Order, listing?: Listing) {
+  const [found, ids] = await Promise.all([
+    listing ?? getListing(ctx.deps.db, order.listingId),
     discordIdsOf(ctx.deps.db, [order.buyerId, order.sellerId]),
   ]);
+  return renderOrderFor(ctx, order, found, ids);
+}
+
+/** orderView from the order's listing and the Discord ids of its parties, already loaded. */
+export function renderOrderFor(
+  ctx: InteractionContext,
+  order: Order,
+  listing: Listing | undefined,
+  discordIds: Map<string, string>,
+) {
   return renderOrder({
     order,
     title: listing?.title ?? 'an item',
     viewer: order.buyerId === ctx.user.id ? 'buyer' : 'seller',
-    buyerDiscordId: ids.get(order.buyerId)!,
-    sellerDiscordId: order.sellerId ? (ids.get(order.sellerId) ?? null) : null,
+    buyerDiscordId: discordIds.get(order.buyerId)!,
+    sellerDiscordId: order.sellerId ? (discordIds.get(order.sellerId) ?? null) : null,
   });
 }
 
@@ -155,7 +165,7 @@ export const marketShopComponents: ComponentHandler[] = [
     async handle(ctx, _interaction, [promptId, listingId, qty, price]) {
       if (!promptId || !listingId) return closed('This purchase prompt is broken; open the listing again.');
       try {
-        const { order, replayed } = await marketFor(ctx.deps).buy({
+        const { order, listing, replayed } = await marketFor(ctx.deps).buy({
           key: `discord:${promptId}`,
           listingId,
           buyerId: ctx.user.id,
@@ -164,12 +174,11 @@ export const marketShopComponents: ComponentHandler[] = [
         });
         if (!replayed) {
           await announce(ctx, order, 'placed', true);
-          const listing = await getListing(ctx.deps.db, order.listingId);
-          if (listing?.catalogItemId) await grantBoughtRole(ctx.deps.queues, order);
+          if (listing.catalogItemId) await grantBoughtRole(ctx.deps.queues, order);
         }
         return updateMessage({
           content: `Order placed: ${order.quantity} × for ${order.total.toLocaleString('en-US')} coins, held in escrow.`,
-          ...(await orderView(ctx, order)),
+          ...(await orderView(ctx, order, listing)),
         });
       } catch (err) {
         // A busy market is worth another click, so the prompt stays; any other refusal is final.
