@@ -21,17 +21,30 @@ export const isRetryableError = (err: unknown): boolean =>
   RETRYABLE_CODES.has((err as { code?: string } | null)?.code ?? '');
 
 /**
- * Runs `fn` in a transaction, retrying the whole transaction (a bounded number of times, with jitter) when
- * Postgres reports a serialization failure or a deadlock. `fn` must be safe to run again: it may only write
- * through the transaction it is given.
+ * Runs `fn` (given the attempt number, from 1) and runs it again after an error `isRetryable` accepts, a
+ * bounded number of times with jitter. The one retry loop of the ledger, the batchers and `transact`.
  */
-export async function transact<T>(db: Db, fn: (trx: Tx) => Promise<T>, attempts = 8): Promise<T> {
+export async function retrying<T>(
+  fn: (attempt: number) => Promise<T>,
+  {
+    attempts = 8,
+    isRetryable = isRetryableError,
+  }: { attempts?: number; isRetryable?: (err: unknown) => boolean } = {},
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(fn);
+      return await fn(attempt);
     } catch (err) {
-      if (!isRetryableError(err) || attempt >= attempts) throw err;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+      if (!isRetryable(err) || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
     }
   }
+}
+
+/**
+ * Runs `fn` in a transaction, retrying the whole transaction when Postgres reports a serialization failure or
+ * a deadlock. `fn` must be safe to run again: it may only write through the transaction it is given.
+ */
+export function transact<T>(db: Db, fn: (trx: Tx) => Promise<T>, attempts = 8): Promise<T> {
+  return retrying(() => db.transaction().execute(fn), { attempts });
 }

@@ -37,4 +37,20 @@ describe('coalesce', () => {
     mode = 'ok';
     expect(await load('d')).toBe('d');
   });
+
+  it('runs the calls of a failed batch again alone, so only the key that fails is refused', async () => {
+    const seen: string[][] = [];
+    const load = coalesce(async (keys: string[]) => {
+      seen.push(keys);
+      if (keys.includes('bad')) throw new Error('bad key');
+      return keys.map((k) => k.toUpperCase());
+    });
+    const results = await Promise.allSettled([load('a'), load('bad'), load('b')]);
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('bad key') },
+      { status: 'fulfilled', value: 'B' },
+    ]);
+    expect(seen).toEqual([['a', 'bad', 'b'], ['a'], ['bad'], ['b']]);
+  });
 });

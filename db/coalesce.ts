@@ -8,7 +8,8 @@ interface Waiting<K, V> {
  * Coalesces the calls made during one turn of the event loop into one call of `loadMany`, which answers
  * every key in order (duplicates included). Under load the requests that arrive together share one round trip
  * to Postgres or Redis instead of paying one each; on a quiet server a call waits only for the end of the
- * current turn (setImmediate). A failed `loadMany` rejects every call of its batch.
+ * current turn (setImmediate). When `loadMany` fails for a batch, each of its calls runs again alone, so the
+ * failure reaches only the calls that cause it.
  */
 export function coalesce<K, V>(
   loadMany: (keys: K[]) => Promise<V[]>,
@@ -16,14 +17,16 @@ export function coalesce<K, V>(
 ): (key: K) => Promise<V> {
   let pending: Waiting<K, V>[] = [];
 
-  const run = async (batch: Waiting<K, V>[]) => {
+  const run = async (batch: Waiting<K, V>[]): Promise<void> => {
     try {
       const values = await loadMany(batch.map((w) => w.key));
       if (values.length !== batch.length)
         throw new Error(`a batch of ${batch.length} keys got ${values.length} answers`);
       batch.forEach((w, i) => w.resolve(values[i]!));
     } catch (err) {
-      for (const w of batch) w.reject(err);
+      // One key that makes the statement fail must not fail its neighbours: each runs again alone.
+      if (batch.length > 1) await Promise.all(batch.map((w) => run([w])));
+      else batch[0]!.reject(err);
     }
   };
 
@@ -33,10 +36,12 @@ export function coalesce<K, V>(
     for (let i = 0; i < all.length; i += maxBatch) void run(all.slice(i, i + maxBatch));
   };
 
+  const schedule = onceThisTurn(flush);
+
   return (key) =>
     new Promise<V>((resolve, reject) => {
-      if (pending.length === 0) setImmediate(flush);
       pending.push({ key, resolve, reject });
+      schedule();
     });
 }
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
-import { RequestFailed, TxBatcher, type Outcome } from './market/batcher.ts';
+import { RequestFailed, TxBatcher, type Outcome } from './batcher.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS } from './ledger.ts';
 import { addDays, assertTimeZone, dayOf, nextDayStart, startOfDate } from './time.ts';
 

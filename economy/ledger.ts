@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { isRetryableError, type Db, type Tx } from '../db/client.ts';
+import { isRetryableError, retrying, type Db, type Tx } from '../db/client.ts';
 import { onceThisTurn } from '../db/coalesce.ts';
 import { AppError } from './errors.ts';
 
@@ -340,12 +340,14 @@ export class Ledger {
 
   private async runBatch(batch: Queued[]): Promise<void> {
     try {
-      const rows = await this.withRetries(() =>
-        runLedgerApply(
-          this.db,
-          batch.map((q) => q.op),
-          this.now(),
-        ),
+      const rows = await retrying(
+        () =>
+          runLedgerApply(
+            this.db,
+            batch.map((q) => q.op),
+            this.now(),
+          ),
+        { attempts: this.maxAttempts },
       );
       const deferred: Queued[] = [];
       for (const row of rows) {
@@ -364,17 +366,6 @@ export class Ledger {
       for (const q of batch) {
         if (isRetryableError(err)) q.resolve(refused('busy'));
         else q.reject(err);
-      }
-    }
-  }
-
-  private async withRetries<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isRetryableError(err) || attempt >= this.maxAttempts) throw err;
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       }
     }
   }

@@ -61,7 +61,7 @@ interface SummaryRow {
 export async function walletSummary(db: Db, userId: string, recentLimit = 3): Promise<WalletSummary> {
   if (!Number.isSafeInteger(recentLimit) || recentLimit < 0 || recentLimit > MAX_RECENT)
     throw new AppError('invalid_limit', `Show between 0 and ${MAX_RECENT} recent transactions.`);
-  // At most 18 digits always fits a bigint: a cast error would fail every card of the shared batch.
+  // At most 18 digits always fits a bigint.
   if (!/^[0-9]{1,18}$/.test(userId)) throw new AppError('unknown_user', 'That user does not exist.', 404);
   const row = await summaries(db, { userId, recentLimit });
   if (!row) throw new AppError('unknown_user', 'That user does not exist.', 404);

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/env.ts';
 import type { Db } from '../../db/client.ts';
-import { TxBatcher, type BatcherOptions } from './batcher.ts';
+import { isRetryableError } from '../../db/client.ts';
+import { TxBatcher, type BatcherOptions } from '../batcher.ts';
 import {
   buyInTransaction,
   transitionInTransaction,
@@ -11,6 +12,12 @@ import {
   type TransitionResult,
 } from './orders.ts';
 import { marketSettings, type Actor, type AdminActor, type MarketSettings } from './types.ts';
+
+/** A serialization failure or deadlock, or a concurrent purchase with the same key committed its order first. */
+const retryableForOrders = (err: unknown): boolean =>
+  isRetryableError(err) ||
+  ((err as { code?: string }).code === '23505' &&
+    (err as { constraint?: string }).constraint === 'orders_idempotency_key_key');
 
 export interface MarketOptions extends BatcherOptions {
   now?: () => Date;
@@ -33,7 +40,7 @@ export class Market {
     this.now = now ?? (() => new Date());
     // One batch in flight per kind: a hot listing or seller serialises concurrent batches on its row lock
     // anyway, and one larger batch shares its commit among more purchases (measured: scripts/bench-market.ts).
-    const options = { maxInFlight: 1, ...batching };
+    const options = { maxInFlight: 1, isRetryable: retryableForOrders, ...batching };
     // The first attempt buys optimistically; a rerun after a conflict locks the listings first.
     this.buys = new TxBatcher(
       db,

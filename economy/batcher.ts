@@ -1,6 +1,6 @@
-import type { Db, Tx } from '../../db/client.ts';
-import { onceThisTurn } from '../../db/coalesce.ts';
-import { AppError } from '../errors.ts';
+import { isRetryableError, retrying, type Db, type Tx } from '../db/client.ts';
+import { onceThisTurn } from '../db/coalesce.ts';
+import { AppError } from './errors.ts';
 
 /** One request's outcome inside a batch: a value, or a refusal that wrote nothing for that request. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: AppError };
@@ -14,15 +14,6 @@ export class RequestFailed extends Error {
   constructor(readonly error: AppError) {
     super(error.message);
   }
-}
-
-const RETRYABLE_CODES = new Set(['40001', '40P01']);
-
-/** A transient conflict: a serialization failure, a deadlock, or a concurrent twin committed first. */
-export function isRetryable(err: unknown): boolean {
-  const e = err as { code?: string; constraint?: string };
-  if (RETRYABLE_CODES.has(e.code ?? '')) return true;
-  return e.code === '23505' && e.constraint === 'orders_idempotency_key_key';
 }
 
 /** A conflict with a concurrent transaction that a rerun resolves (e.g. stock read without a lock changed). */
@@ -41,6 +32,8 @@ export interface BatcherOptions {
   maxInFlight?: number;
   maxBatch?: number;
   maxAttempts?: number;
+  /** Errors after which a batch runs again (default: serialization failures and deadlocks). */
+  isRetryable?: (err: unknown) => boolean;
 }
 
 /**
@@ -57,6 +50,7 @@ export class TxBatcher<Req, Res> {
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
   private readonly maxAttempts: number;
+  private readonly isRetryable: (err: unknown) => boolean;
 
   constructor(
     private readonly db: Db,
@@ -68,6 +62,7 @@ export class TxBatcher<Req, Res> {
     this.maxInFlight = options.maxInFlight ?? 3;
     this.maxBatch = options.maxBatch ?? 64;
     this.maxAttempts = options.maxAttempts ?? 8;
+    this.isRetryable = options.isRetryable ?? isRetryableError;
   }
 
   /** Resolves with the request's value; rejects with its AppError. */
@@ -101,14 +96,16 @@ export class TxBatcher<Req, Res> {
 
   private async runBatch(batch: Queued<Req, Res>[]): Promise<void> {
     try {
-      const outcomes = await this.withRetries((attempt) =>
-        this.db.transaction().execute((trx) =>
-          this.run(
-            trx,
-            batch.map((q) => q.req),
-            attempt,
+      const outcomes = await retrying(
+        (attempt) =>
+          this.db.transaction().execute((trx) =>
+            this.run(
+              trx,
+              batch.map((q) => q.req),
+              attempt,
+            ),
           ),
-        ),
+        { attempts: this.maxAttempts, isRetryable: this.isRetryable },
       );
       batch.forEach((q, i) => {
         const o = outcomes[i]!;
@@ -122,20 +119,9 @@ export class TxBatcher<Req, Res> {
       }
       const q = batch[0]!;
       if (err instanceof RequestFailed) q.reject(err.error);
-      else if (isRetryable(err))
+      else if (this.isRetryable(err))
         q.reject(new AppError('busy', 'Coinhub is busy right now; please try again.', 503));
       else q.reject(err);
-    }
-  }
-
-  private async withRetries<T>(fn: (attempt: number) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn(attempt);
-      } catch (err) {
-        if (!isRetryable(err) || attempt >= this.maxAttempts) throw err;
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-      }
     }
   }
 }
