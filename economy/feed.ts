@@ -217,20 +217,30 @@ const toCursor = (r: CursorRow): FeedCursor => ({
 });
 
 /**
- * The consumer's cursor. A consumer seen for the first time starts at the newest transfer: a feed channel
- * set up today shows what happens from now on, not the whole history.
+ * Creates the consumer's cursor if it has none. A consumer seen for the first time starts at the newest
+ * transfer: a feed channel set up today shows what happens from now on, not the whole history.
  */
-export async function loadCursor(db: Db, consumer: FeedConsumer): Promise<FeedCursor> {
+export async function createCursor(db: Db, consumer: FeedConsumer): Promise<void> {
   await sql`
     insert into feed_cursors (consumer, last_id)
     values (${consumer}, (select coalesce(max(id), 0) from transfers))
     on conflict (consumer) do nothing`.execute(db);
+}
+
+/** The consumer's cursor as it is now; `createCursor` made it. */
+export async function readCursor(db: Db, consumer: FeedConsumer): Promise<FeedCursor> {
   const row = await db
     .selectFrom('feed_cursors')
     .select(['consumer', 'last_id', 'gap_horizon', 'plan_first', 'plan_last', 'plan_mode'])
     .where('consumer', '=', consumer)
     .executeTakeFirstOrThrow();
   return toCursor(row);
+}
+
+/** The consumer's cursor, created at the newest transfer on first use. */
+export async function loadCursor(db: Db, consumer: FeedConsumer): Promise<FeedCursor> {
+  await createCursor(db, consumer);
+  return readCursor(db, consumer);
 }
 
 /** The cursor moved under us: another relay is running. The caller stops. */

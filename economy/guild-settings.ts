@@ -34,6 +34,25 @@ export async function getGuildSettings(db: Db | Tx, guildId: string): Promise<Gu
   );
 }
 
+/** A channel /setup creates, named by its guild_settings column. */
+export type GuildChannelColumn =
+  'hub_channel_id' | 'shop_channel_id' | 'leaderboard_channel_id' | 'tx_channel_id';
+
+/** The `column` channel /setup created: in `guildId` when given, else in the guild that set one up last. */
+export async function guildChannel(
+  db: Db | Tx,
+  column: GuildChannelColumn,
+  guildId: string | undefined,
+): Promise<string | null> {
+  let q = db
+    .selectFrom('guild_settings')
+    .select((eb) => eb.ref(column).as('channel_id'))
+    .where(column, 'is not', null);
+  if (guildId) q = q.where('guild_id', '=', guildId);
+  const row = await q.orderBy('updated_at', 'desc').limit(1).executeTakeFirst();
+  return row?.channel_id ?? null;
+}
+
 /** Stores the channel and hub message ids, creating the guild's settings row on first use. */
 export async function saveGuildLayout(db: Db | Tx, guildId: string, ids: GuildLayoutIds): Promise<void> {
   const values = {

@@ -488,11 +488,3 @@ export async function discordIdsOf(db: Db | Tx, userIds: (string | null)[]): Pro
   const rows = await db.selectFrom('users').select(['id', 'discord_id']).where('id', 'in', ids).execute();
   return new Map(rows.map((r) => [String(r.id), r.discord_id]));
 }
-
-/** The #shop channel /setup created: in GUILD_ID when it is set, else in the one guild that has one. */
-export async function shopChannel(db: Db, guildId: string | undefined): Promise<string | null> {
-  let q = db.selectFrom('guild_settings').select('shop_channel_id').where('shop_channel_id', 'is not', null);
-  if (guildId) q = q.where('guild_id', '=', guildId);
-  const row = await q.orderBy('updated_at', 'desc').executeTakeFirst();
-  return row?.shop_channel_id ?? null;
-}

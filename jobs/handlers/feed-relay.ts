@@ -4,15 +4,17 @@ import { sql } from 'kysely';
 import {
   CursorMoved,
   advanceCursor,
+  createCursor,
   feedAnnotations,
   feedTransfersBetween,
-  loadCursor,
   readAfterCursor,
+  readCursor,
   recordFeedMessage,
   savePlan,
   toFeedEvent,
   type FeedCursor,
 } from '../../economy/feed.ts';
+import { guildChannel } from '../../economy/guild-settings.ts';
 import { linesThatFit, MAX_EMBEDS, renderFeedMessage } from '../../discord/views/feed.ts';
 import type { WorkerDeps } from '../worker.ts';
 
@@ -59,9 +61,15 @@ export async function handleFeedRelay(deps: RelayDeps, budgetMs = RUN_BUDGET_MS)
     if (!rows[0]?.locked) return { ran: false, published: 0, posted: 0, messages: 0 };
     try {
       const deadline = Date.now() + budgetMs;
+      await createCursor(deps.db, 'redis');
+      await createCursor(deps.db, 'discord');
+      // Where the feed goes: the tx channel of GUILD_ID, or of the one guild set up when GUILD_ID is unset.
+      const channelId = deps.cfg.DISCORD_TOKEN
+        ? await guildChannel(deps.db, 'tx_channel_id', deps.cfg.GUILD_ID)
+        : null;
       const [published, discord] = await Promise.all([
         untilDeadline(deadline, () => publishStep(deps)),
-        untilDeadline(deadline, () => postStep(deps)),
+        untilDeadline(deadline, () => postStep(deps, channelId)),
       ]);
       return { ran: true, published: published.items, posted: discord.items, messages: discord.steps };
     } finally {
@@ -90,7 +98,7 @@ async function untilDeadline(deadline: number, step: () => Promise<number>) {
 /** Publishes the next transfers to Redis, in order, then moves the Redis cursor. -1 stops the loop. */
 async function publishStep(deps: RelayDeps): Promise<number> {
   try {
-    const cursor = await loadCursor(deps.db, 'redis');
+    const cursor = await readCursor(deps.db, 'redis');
     const transfers = await readAfterCursor(deps.db, cursor, REDIS_BATCH);
     if (transfers.length === 0) return 0;
     const channel = txChannel(deps.cfg.REDIS_PREFIX);
@@ -106,18 +114,6 @@ async function publishStep(deps: RelayDeps): Promise<number> {
   }
 }
 
-/** Where the feed goes: the tx channel of GUILD_ID, or of the one guild set up when GUILD_ID is unset. */
-async function feedChannelId(deps: RelayDeps): Promise<string | null> {
-  let q = deps.db
-    .selectFrom('guild_settings')
-    .select('tx_channel_id')
-    .where('tx_channel_id', 'is not', null)
-    .orderBy('updated_at', 'desc')
-    .limit(1);
-  if (deps.cfg.GUILD_ID) q = q.where('guild_id', '=', deps.cfg.GUILD_ID);
-  return (await q.executeTakeFirst())?.tx_channel_id ?? null;
-}
-
 /**
  * Posts the next feed message and moves the Discord cursor past it. The batch is written down (the plan)
  * before it is sent and the cursor moves only after Discord accepted it; a restart resends the same plan
@@ -125,10 +121,9 @@ async function feedChannelId(deps: RelayDeps): Promise<string | null> {
  * While no feed channel is set up the cursor moves on without posting. A plan already written waits for a
  * channel instead, so a message Discord may have accepted is never dropped.
  */
-async function postStep(deps: RelayDeps): Promise<number> {
+async function postStep(deps: RelayDeps, channelId: string | null): Promise<number> {
   try {
-    let cursor: FeedCursor = await loadCursor(deps.db, 'discord');
-    const channelId = deps.cfg.DISCORD_TOKEN ? await feedChannelId(deps) : null;
+    let cursor: FeedCursor = await readCursor(deps.db, 'discord');
     if (!channelId && !cursor.plan) {
       // No feed channel (or no bot token): nothing to post to, so the feed starts when one is set up.
       const passed = await readAfterCursor(deps.db, cursor, DISCORD_READ);

@@ -4,7 +4,8 @@ import { UnrecoverableError } from 'bullmq';
 import { orderNotice, renderListing } from '../../discord/views/market.ts';
 import { AppError } from '../../economy/errors.ts';
 import { getCatalogItem } from '../../economy/market/catalog.ts';
-import { discordIdsOf, getListing, setShopMessage, shopChannel } from '../../economy/market/listings.ts';
+import { guildChannel } from '../../economy/guild-settings.ts';
+import { discordIdsOf, getListing, setShopMessage } from '../../economy/market/listings.ts';
 import { marketFor } from '../../economy/market/market.ts';
 import { claimRoleGrant, getOrder, roleStillBought } from '../../economy/market/orders.ts';
 import type { Order } from '../../economy/market/types.ts';
@@ -32,7 +33,8 @@ export async function handleShopRefresh(
 ): Promise<{ posted: boolean; edited: boolean }> {
   const listing = await getListing(deps.db, listingId);
   if (!listing) throw new UnrecoverableError(`listing ${listingId} does not exist`);
-  const channelId = listing.shopChannelId ?? (await shopChannel(deps.db, deps.cfg.GUILD_ID));
+  const channelId =
+    listing.shopChannelId ?? (await guildChannel(deps.db, 'shop_channel_id', deps.cfg.GUILD_ID));
   if (!channelId) return { posted: false, edited: false };
   const sellers = await discordIdsOf(deps.db, [listing.sellerId]);
   const body = {
