@@ -116,11 +116,12 @@ export class Market {
   }
 }
 
-const perProcess = new WeakMap<object, Market>();
+const perProcess = new WeakMap<Db, Market>();
 
 /**
- * The Market of a process (its API or worker dependencies), so concurrent handlers share its batches. Its
- * clock is the process's (`now`, else the ledger's), so tests that move the clock move the market's too.
+ * The Market of a process, one per database handle: the API and the worker of `ROLE=all` get different
+ * dependency objects but the same handle, so every handler shares one set of batches. Its clock is the
+ * process's (`now`, else the ledger's), so tests that move the clock move the market's too.
  */
 export function marketFor(deps: {
   db: Db;
@@ -128,11 +129,11 @@ export function marketFor(deps: {
   now?: () => Date;
   ledger?: { now: () => Date };
 }): Market {
-  let market = perProcess.get(deps);
+  let market = perProcess.get(deps.db);
   if (!market) {
     const now = deps.now ?? deps.ledger?.now;
     market = new Market(deps.db, marketSettings(deps.cfg), now ? { now } : {});
-    perProcess.set(deps, market);
+    perProcess.set(deps.db, market);
   }
   return market;
 }
