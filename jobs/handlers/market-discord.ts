@@ -130,7 +130,8 @@ export async function handleGrantRole(
   const market = marketFor(deps);
   const order = await claimRoleGrant(deps.db, orderId, market.now());
   if (!order) {
-    if ((await getOrder(deps.db, orderId))?.roleGrantedAt) await handleRevokeRole(deps, { orderId });
+    const refunded = await getOrder(deps.db, orderId);
+    if (refunded?.roleGrantedAt) await revokeRole(deps, refunded, found.roleId);
     return { granted: false };
   }
   try {
@@ -143,16 +144,22 @@ export async function handleGrantRole(
       throw new UnrecoverableError(`Discord refused the role grant (${code})`);
     throw err;
   }
+  // The order after the grant: as this run's delivery left it, else read again to see a refund.
+  let after: Order | undefined;
   if (order.state === 'pending') {
     try {
       const { order: delivered, changed } = await market.markDelivered(order.id, { kind: 'system' });
-      if (changed) await followUpOrder(deps.queues, delivered, 'delivered', market.now(), false);
+      if (changed) {
+        await followUpOrder(deps.queues, delivered, 'delivered', market.now(), false);
+        after = delivered;
+      }
     } catch (err) {
       // Refunded, expired or settled meanwhile: the order moved on without this delivery.
       if (!(err instanceof AppError) || err.code === 'busy') throw err;
     }
   }
-  if ((await getOrder(deps.db, orderId))?.state === 'refunded') await handleRevokeRole(deps, { orderId });
+  after ??= await getOrder(deps.db, orderId);
+  if (after?.state === 'refunded') await revokeRole(deps, after, found.roleId);
   return { granted: true };
 }
 
@@ -166,10 +173,17 @@ export async function handleRevokeRole(
   { orderId }: PayloadOf<typeof revokeRoleJob>,
 ): Promise<{ revoked: boolean }> {
   const found = await roleOrder(deps, orderId);
-  if (found?.order.state !== 'refunded') return { revoked: false };
-  const { order, roleId } = found;
+  return found ? revokeRole(deps, found.order, found.roleId) : { revoked: false };
+}
+
+/** `handleRevokeRole` for an order whose role is known. */
+async function revokeRole(deps: WorkerDeps, order: Order, roleId: string): Promise<{ revoked: boolean }> {
+  if (order.state !== 'refunded') return { revoked: false };
   if (await roleStillBought(deps.db, order, roleId)) {
-    deps.log.info({ orderId, roleId }, 'refunded role kept: another order of the buyer still pays for it');
+    deps.log.info(
+      { orderId: order.id, roleId },
+      'refunded role kept: another order of the buyer still pays for it',
+    );
     return { revoked: false };
   }
   try {
@@ -180,13 +194,13 @@ export async function handleRevokeRole(
     const code = status(err);
     if (code !== undefined && code >= 400 && code < 500 && code !== 429) {
       deps.log.warn(
-        { orderId, roleId, status: code },
+        { orderId: order.id, roleId, status: code },
         'Discord refused to remove the role of a refunded order; the refund stands',
       );
       return { revoked: false };
     }
     throw err;
   }
-  deps.log.info({ orderId, roleId }, 'role of a refunded order removed');
+  deps.log.info({ orderId: order.id, roleId }, 'role of a refunded order removed');
   return { revoked: true };
 }
