@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../../db/client.ts';
-import { appendAudit } from '../audit.ts';
+import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import {
   MAX_AMOUNT,
@@ -681,9 +681,7 @@ export async function transitionInTransaction(
   for (const c of applied) {
     const order = after.get(c.order.id)!;
     if (c.req.actor.kind === 'admin') {
-      await appendAudit(trx, {
-        actorId: c.req.actor.userId,
-        actorRole: c.req.actor.role,
+      await auditAction(trx, c.req.actor, {
         action: `market.order.${c.req.kind}`,
         target: { type: 'order', id: order.id },
         before: { state: c.order.state },
@@ -693,8 +691,6 @@ export async function transitionInTransaction(
           refundTransferId: order.refundTransferId,
         },
         reason: c.req.reason?.trim() ?? null,
-        source: c.req.actor.source,
-        requestId: c.req.actor.requestId ?? null,
       });
     }
     out[c.index] = {
