@@ -6,7 +6,8 @@ import { sql } from 'kysely';
 import { createDb } from '../db/client.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../economy/ledger.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
-import { freshDatabase, seedWallets } from './bench-db.ts';
+import { fundedUsers } from '../tests/helpers/seed.ts';
+import { freshDatabase } from './bench-db.ts';
 
 const DB_NAME = 'coinhub_bench_ledger';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
@@ -38,7 +39,7 @@ const pick = (ids: string[]) => ids[Math.floor(Math.random() * ids.length)]!;
 async function main() {
   const url = await freshDatabase(DB_NAME);
   const seedDb = createDb(url, 8);
-  const ids = await seedWallets(seedDb, USERS, 200_000_000_000_000_000n, 1_000_000);
+  const ids = await fundedUsers(seedDb, USERS, 1_000_000, 200_000_000_000_000_000n);
   // Statistics as autovacuum keeps them on a live server (this machine runs Postgres without autovacuum), the
   // seeding's dirty pages written by a checkpoint rather than during the run, then fresh connections, as a
   // server started after the seeding would have.

@@ -12,7 +12,8 @@ import { AppError } from '../economy/errors.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { Market } from '../economy/market/market.ts';
 import type { MarketSettings } from '../economy/market/types.ts';
-import { freshDatabase, seedWallets } from './bench-db.ts';
+import { fundedUsers } from '../tests/helpers/seed.ts';
+import { freshDatabase } from './bench-db.ts';
 
 const DB_NAME = 'coinhub_bench_market';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
@@ -60,8 +61,8 @@ const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 async function main() {
   const url = await freshDatabase(DB_NAME);
   const db = createDb(PG_OPTIONS ? `${url}?options=${encodeURIComponent(PG_OPTIONS)}` : url, 12);
-  const buyers = await seedWallets(db, BUYERS, 300_000_000_000_000_000n, 100_000_000);
-  const sellers = await seedWallets(db, LISTINGS, 300_000_000_000_000_000n + BigInt(BUYERS), 0);
+  const buyers = await fundedUsers(db, BUYERS, 100_000_000, 300_000_000_000_000_000n);
+  const sellers = await fundedUsers(db, LISTINGS, 0, 300_000_000_000_000_000n + BigInt(BUYERS));
   const listings = await insertListings(db, sellers, 100_000);
   const [hot] = await insertListings(db, [sellers[0]!], HOT_UNITS);
   // Statistics as autovacuum keeps them on a live server (this machine runs Postgres without autovacuum), and

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, clock, fundedUsers, settings } from '../../tests/market/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../../tests/helpers/db.ts';
+import { admin, clock, settings } from '../../tests/market/fixtures.ts';
+import { createTestDatabase, fundedUsers, type TestDatabase } from '../../tests/helpers/db.ts';
 import { AppError } from '../errors.ts';
 import { checkLedger } from '../ledger-check.ts';
 import { createCatalogItem } from './catalog.ts';

@@ -1,9 +1,10 @@
 import { ApplicationCommandOptionType, ComponentType } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
+import { Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { createListing } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
+import { fundWallets } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import {
   buttonClick,
@@ -143,15 +144,7 @@ beforeAll(async () => {
   // Every actor's first interaction creates their wallet.
   for (const a of [owner, mod, viewer, member, alice, bob])
     await send(withRoles(slashCommand('coins', a), a));
-  for (const a of [alice, bob]) {
-    await ledger.transfer({
-      key: `seed:${a.id}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: await userId(a),
-      amount: 1000,
-      reason: 'seed',
-    });
-  }
+  await fundWallets(ledger, [await userId(alice), await userId(bob)], 1000);
 });
 
 afterAll(async () => {

@@ -10,13 +10,7 @@ import { Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { txChannel } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import {
-  createTestDatabase,
-  insertUsers,
-  testRedisPrefix,
-  fundWallets,
-  type TestDatabase,
-} from '../helpers/db.ts';
+import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import {
   feedIds,
@@ -78,8 +72,7 @@ afterAll(async () => {
 
 it('posts a burst of 1,000 transactions exactly once and in order across a worker killed mid-burst', async () => {
   const ledger = new Ledger(t.db);
-  const users = (await insertUsers(t.db, 20)).map((u) => u.id);
-  await fundWallets(ledger, users, 1_000_000);
+  const users = await fundedUsers(t.db, 20, 1_000_000);
   worker = await startWorkerProcess(env);
   // The feed starts with the worker: its cursor begins after the seed transfers.
   await waitFor(

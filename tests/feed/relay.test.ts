@@ -13,13 +13,7 @@ import { checkLedger } from '../../economy/ledger-check.ts';
 import { handleFeedRefresh } from '../../jobs/handlers/feed-refresh.ts';
 import { handleFeedRelay, txChannel } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import {
-  createTestDatabase,
-  insertUsers,
-  testRedisPrefix,
-  fundWallets,
-  type TestDatabase,
-} from '../helpers/db.ts';
+import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { feedIds, sleep, transferIdsIn, waitFor } from './helpers.ts';
 
@@ -78,8 +72,7 @@ beforeAll(async () => {
   rest = createDiscordRest(cfg);
   deps = { cfg, db: t.db, redis, rest, log: createLogger('silent') };
   ledger = new Ledger(t.db);
-  users = (await insertUsers(t.db, 12)).map((u) => u.id);
-  await fundWallets(ledger, users, 100_000);
+  users = await fundedUsers(t.db, 12, 100_000);
   await t.db.insertInto('guild_settings').values({ guild_id: GUILD, tx_channel_id: CHANNEL }).execute();
 });
 

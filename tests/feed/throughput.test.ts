@@ -7,13 +7,7 @@ import { loadCursor } from '../../economy/feed.ts';
 import { Ledger } from '../../economy/ledger.ts';
 import { handleFeedRelay } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import {
-  createTestDatabase,
-  insertUsers,
-  testRedisPrefix,
-  fundWallets,
-  type TestDatabase,
-} from '../helpers/db.ts';
+import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { feedIds, maxFeedLagMs, sleep, transferIdsIn, waitFor } from './helpers.ts';
 
@@ -56,12 +50,11 @@ it('keeps a 50 tx/s burst within a minute under 5 messages per 5 s, exactly once
   const deps = { cfg, db: t.db, redis, rest: createDiscordRest(cfg), log: createLogger('silent') };
   const ledger = new Ledger(t.db);
   // Discord usernames run up to 32 characters; long ones make the compact lines longest.
-  const users = (await insertUsers(t.db, 10)).map((u) => u.id);
+  const users = await fundedUsers(t.db, 10, 1_000_000);
   await t.db
     .updateTable('users')
     .set((eb) => ({ username: eb.fn('rpad', [eb.ref('username'), eb.val(32), eb.val('_long_name')]) }))
     .execute();
-  await fundWallets(ledger, users, 1_000_000);
   const start = (await loadCursor(t.db, 'discord')).lastId;
   await loadCursor(t.db, 'redis');
 

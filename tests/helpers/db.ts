@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { SYSTEM_ACCOUNTS, type Ledger } from '../../economy/ledger.ts';
 import pg from 'pg';
 import { createDb, type Db } from '../../db/client.ts';
 import { inject } from 'vitest';
 import { databaseUrl, testDbName } from './env.ts';
+
+export { fundedUsers, fundWallets, insertUsers } from './seed.ts';
 
 export interface TestDatabase {
   name: string;
@@ -49,31 +50,4 @@ export async function createTestDatabase(poolMax = 20): Promise<TestDatabase> {
   };
 }
 
-/** Inserts users with wallets holding `balance` coins (minted through the ledger by the caller if needed). */
-export async function insertUsers(db: Db, count: number, startDiscordId = 100_000_000_000_000_000n) {
-  const rows = Array.from({ length: count }, (_, i) => ({
-    discord_id: String(startDiscordId + BigInt(i)),
-    username: `user${i}`,
-  }));
-  const users = await db.insertInto('users').values(rows).returning(['id', 'discord_id']).execute();
-  await db
-    .insertInto('accounts')
-    .values(users.map((u) => ({ id: u.id, kind: 'user' as const })))
-    .execute();
-  return users;
-}
-
 export const testRedisPrefix = () => `test:${randomBytes(6).toString('hex')}`;
-
-/** Mints `amount` coins to each wallet through the ledger, one after another (keys `seed:<id>`). */
-export async function fundWallets(ledger: Ledger, ids: string[], amount: number): Promise<void> {
-  for (const id of ids) {
-    await ledger.transfer({
-      key: `seed:${id}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: id,
-      amount,
-      reason: 'seed',
-    });
-  }
-}

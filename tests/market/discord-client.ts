@@ -1,6 +1,7 @@
 import { ComponentType, type APIEmbed, type APIInteractionResponseCallbackData } from 'discord-api-types/v10';
 import { expect } from 'vitest';
-import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
+import { Ledger } from '../../economy/ledger.ts';
+import { fundWallets } from '../helpers/db.ts';
 import type { InteractionServer } from '../helpers/interaction-server.ts';
 import { buttonClick, modalSubmit, slashCommand, type Actor } from '../helpers/interactions.ts';
 
@@ -61,14 +62,7 @@ export function marketClient(rigOf: () => InteractionServer, firstId: bigint) {
       .select('id')
       .where('discord_id', '=', a.id)
       .executeTakeFirstOrThrow();
-    if (amount > 0)
-      await new Ledger(rigOf().db.db).transfer({
-        key: `fund:${a.id}`,
-        debit: SYSTEM_ACCOUNTS.mint,
-        credit: user.id,
-        amount,
-        reason: 'test',
-      });
+    await fundWallets(new Ledger(rigOf().db.db), [user.id], amount);
     return user.id;
   }
 

@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/client.ts';
-import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import type { AdminActor, MarketSettings } from '../../economy/market/types.ts';
-import { insertUsers } from '../helpers/db.ts';
 
 export const settings: MarketSettings = {
   feePct: 5,
@@ -22,25 +20,6 @@ export const admin = (userId: string): AdminActor => ({
   role: 'admin',
   source: 'panel',
 });
-
-/** Users with `coins` each in their wallet, minted through the ledger. */
-export async function fundedUsers(db: Db, count: number, coins: number, startDiscordId?: bigint) {
-  const users = await insertUsers(db, count, startDiscordId);
-  const ledger = new Ledger(db);
-  if (coins > 0)
-    await Promise.all(
-      users.map((u) =>
-        ledger.transfer({
-          key: `seed:${u.id}`,
-          debit: SYSTEM_ACCOUNTS.mint,
-          credit: u.id,
-          amount: coins,
-          reason: 'seed',
-        }),
-      ),
-    );
-  return users.map((u) => u.id);
-}
 
 export async function balanceOf(db: Db, id: string): Promise<number> {
   const row = await db

@@ -24,9 +24,9 @@ import {
 } from '../../jobs/handlers/market-orders.ts';
 import { refreshShopListing, scheduleOrderTimer } from '../../jobs/market-events.ts';
 import { Queues } from '../../jobs/queues.ts';
-import { createTestDatabase, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
+import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import { fundedUsers, settings } from './fixtures.ts';
+import { settings } from './fixtures.ts';
 
 const ORDERS = 20;
 const LEAD_MS = 1500;

@@ -20,8 +20,8 @@ import {
   updateListing,
 } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { admin, clock, freeze, fundedUsers, settings } from './fixtures.ts';
+import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
+import { admin, clock, freeze, settings } from './fixtures.ts';
 
 let t: TestDatabase;
 let a: string;
