@@ -297,7 +297,12 @@ async function answerReplays(
   }
 }
 
+/**
+ * Locks listings in id order before a statement that updates several of them, so concurrent batches cannot
+ * deadlock. One listing (a hot listing's every batch) needs no order: the update takes its lock itself.
+ */
 async function lockListingsInOrder(trx: Tx, ids: string[]): Promise<void> {
+  if (ids.length < 2) return;
   await trx
     .selectFrom('listings')
     .select('id')
