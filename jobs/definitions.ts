@@ -97,19 +97,15 @@ export const orderNoticeJob = define(
 );
 
 /** Grants a bought `discord_role` catalog item through the REST API, then marks the order delivered. */
-export const grantRoleJob = define(
-  'market',
-  'market.grant-role',
-  z.object({ orderId: z.string().regex(/^\d{1,18}$/) }).strict(),
-  { attempts: 5, removeOnComplete: true },
-);
+export const grantRoleJob = define('market', 'market.grant-role', orderId, {
+  attempts: 5,
+  removeOnComplete: true,
+});
 
 /** Takes back the role of a refunded `discord_role` order that had been granted. Job id `revoke-<order>`. */
-export const revokeRoleJob = define(
-  'market',
-  'market.revoke-role',
-  z.object({ orderId: z.string().regex(/^\d{1,18}$/) }).strict(),
-  { attempts: 5, removeOnComplete: true },
-);
+export const revokeRoleJob = define('market', 'market.revoke-role', orderId, {
+  attempts: 5,
+  removeOnComplete: true,
+});
 
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

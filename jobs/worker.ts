@@ -21,7 +21,6 @@ import {
   shopRefreshJob,
   setupGuildJob,
   type JobDefinition,
-  type PayloadOf,
   type QueueName,
 } from './definitions.ts';
 import { handleFeedRefresh } from './handlers/feed-refresh.ts';
@@ -54,86 +53,52 @@ export interface WorkerDeps {
   rest: REST;
 }
 
-type Handler = (deps: WorkerDeps, payload: unknown, job: Job) => Promise<unknown>;
+/** Runs one job: parses its payload (a schema error is permanent), then hands it to the job's handler. */
+type Handler = (deps: WorkerDeps, data: unknown, job: Job) => Promise<unknown>;
 
-const handlers = new Map<string, { def: JobDefinition<z.ZodType>; run: Handler }>([
-  [ledgerCheckJob.name, { def: ledgerCheckJob, run: (deps) => handleLedgerCheck(deps) }],
-  [
-    marketExpireJob.name,
-    {
-      def: marketExpireJob,
-      run: (deps, p) => handleMarketExpire(deps, p as PayloadOf<typeof marketExpireJob>),
-    },
-  ],
-  [
-    marketCompleteJob.name,
-    {
-      def: marketCompleteJob,
-      run: (deps, p) => handleMarketComplete(deps, p as PayloadOf<typeof marketCompleteJob>),
-    },
-  ],
-  [marketSweepJob.name, { def: marketSweepJob, run: (deps) => handleMarketSweep(deps) }],
-  [priceRollupJob.name, { def: priceRollupJob, run: (deps) => handlePriceRollup(deps) }],
-  [
-    shopRefreshJob.name,
-    { def: shopRefreshJob, run: (deps, p) => handleShopRefresh(deps, p as PayloadOf<typeof shopRefreshJob>) },
-  ],
-  [
-    orderNoticeJob.name,
-    { def: orderNoticeJob, run: (deps, p) => handleOrderNotice(deps, p as PayloadOf<typeof orderNoticeJob>) },
-  ],
-  [
-    grantRoleJob.name,
-    { def: grantRoleJob, run: (deps, p) => handleGrantRole(deps, p as PayloadOf<typeof grantRoleJob>) },
-  ],
-  [
-    revokeRoleJob.name,
-    { def: revokeRoleJob, run: (deps, p) => handleRevokeRole(deps, p as PayloadOf<typeof revokeRoleJob>) },
-  ],
-  [feedRelayJob.name, { def: feedRelayJob, run: (deps) => handleFeedRelay(deps) }],
-  [
-    feedRefreshJob.name,
-    { def: feedRefreshJob, run: (deps, p) => handleFeedRefresh(deps, p as PayloadOf<typeof feedRefreshJob>) },
-  ],
-  [
-    setupGuildJob.name,
-    {
-      def: setupGuildJob,
-      run: (deps, p, job) => handleSetupGuild(deps, p as PayloadOf<typeof setupGuildJob>, job),
-    },
-  ],
+/** The handler entry of `def`: `run` receives the payload `def.schema` parsed, typed by that schema. */
+const entry = <S extends z.ZodType>(
+  def: JobDefinition<S>,
+  run: (deps: WorkerDeps, payload: z.infer<S>, job: Job) => Promise<unknown>,
+): [string, Handler] => [
+  def.name,
+  (deps, data, job) => {
+    const parsed = def.schema.safeParse(data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${def.name}`);
+    return run(deps, parsed.data, job);
+  },
+];
+
+const handlers = new Map<string, Handler>([
+  entry(ledgerCheckJob, (deps) => handleLedgerCheck(deps)),
+  entry(marketExpireJob, handleMarketExpire),
+  entry(marketCompleteJob, handleMarketComplete),
+  entry(marketSweepJob, (deps) => handleMarketSweep(deps)),
+  entry(priceRollupJob, (deps) => handlePriceRollup(deps)),
+  entry(shopRefreshJob, handleShopRefresh),
+  entry(orderNoticeJob, handleOrderNotice),
+  entry(grantRoleJob, handleGrantRole),
+  entry(revokeRoleJob, handleRevokeRole),
+  entry(feedRelayJob, (deps) => handleFeedRelay(deps)),
+  entry(feedRefreshJob, handleFeedRefresh),
+  entry(setupGuildJob, handleSetupGuild),
 ]);
+
+/** The repeatable jobs: scheduler id, job and how often it runs. */
+const scheduled = (cfg: Config) => [
+  { id: 'ledger-check', def: ledgerCheckJob, repeat: { pattern: cfg.LEDGER_CHECK_CRON } },
+  { id: 'market-sweep', def: marketSweepJob, repeat: { every: cfg.MARKET_SWEEP_EVERY_S * 1000 } },
+  { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
+  { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
+];
 
 /** Registers repeatable jobs; idempotent, so every worker replica may call it. */
 async function schedule(deps: WorkerDeps): Promise<void> {
-  await deps.queues
-    .get(ledgerCheckJob.queue)
-    .upsertJobScheduler(
-      'ledger-check',
-      { pattern: deps.cfg.LEDGER_CHECK_CRON },
-      { name: ledgerCheckJob.name, data: {}, opts: ledgerCheckJob.options },
-    );
-  await deps.queues
-    .get(marketSweepJob.queue)
-    .upsertJobScheduler(
-      'market-sweep',
-      { every: deps.cfg.MARKET_SWEEP_EVERY_S * 1000 },
-      { name: marketSweepJob.name, data: {}, opts: marketSweepJob.options },
-    );
-  await deps.queues
-    .get(priceRollupJob.queue)
-    .upsertJobScheduler(
-      'price-rollup',
-      { every: deps.cfg.PRICE_ROLLUP_EVERY_S * 1000 },
-      { name: priceRollupJob.name, data: {}, opts: priceRollupJob.options },
-    );
-  await deps.queues
-    .get(feedRelayJob.queue)
-    .upsertJobScheduler(
-      'feed-relay',
-      { every: 1000 },
-      { name: feedRelayJob.name, data: {}, opts: feedRelayJob.options },
-    );
+  for (const { id, def, repeat } of scheduled(deps.cfg)) {
+    await deps.queues
+      .get(def.queue)
+      .upsertJobScheduler(id, repeat, { name: def.name, data: {}, opts: def.options });
+  }
 }
 
 export interface RunningWorker {
@@ -147,11 +112,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     const worker = new Worker(
       queue,
       async (job) => {
-        const entry = handlers.get(job.name);
-        if (!entry) throw new UnrecoverableError(`no handler for job ${job.name}`);
-        const parsed = entry.def.schema.safeParse(job.data);
-        if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}`);
-        return entry.run(deps, parsed.data, job);
+        const run = handlers.get(job.name);
+        if (!run) throw new UnrecoverableError(`no handler for job ${job.name}`);
+        return run(deps, job.data, job);
       },
       { connection: deps.blockingRedis, prefix, concurrency: 8 },
     );
