@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db, Tx } from '../db/client.ts';
+import { isRefundable } from './admin.ts';
 import { SYSTEM_ACCOUNTS } from './ledger.ts';
 
 /**
@@ -112,11 +113,11 @@ const party = (
   frozenByDiscordId: frozen ? frozenBy : null,
 });
 
+/** The Refund button's rule: what `refundTransfer` accepts, less what an order or earlier reversals settled. */
 function refundable(r: Row): boolean {
-  if (r.phase === 'void' || r.reverses_id !== null || r.reason === 'partial_post_remainder') return false;
+  if (!isRefundable(r)) return false;
   if (r.order_id !== null) return r.order_state !== 'refunded';
-  if (r.phase === 'pending') return r.hold_state !== 'voided';
-  return Number(r.reversed) < Number(r.amount);
+  return r.phase === 'pending' || Number(r.reversed) < Number(r.amount);
 }
 
 const num = (v: string | null) => (v === null ? null : Number(v));
