@@ -1,6 +1,8 @@
 import {
   ApplicationCommandOptionType,
+  type APIApplicationCommandAutocompleteInteraction,
   type APIChatInputApplicationCommandInteraction,
+  type APIModalSubmitInteraction,
   type APIUser,
 } from 'discord-api-types/v10';
 
@@ -30,4 +32,21 @@ export function userOption(interaction: Interaction, name: string): APIUser | un
   const o = find(interaction, name);
   if (o?.type !== ApplicationCommandOptionType.User) return undefined;
   return interaction.data.resolved?.users?.[o.value];
+}
+
+/** The focused option's text of an autocomplete interaction. */
+export function focusedText(interaction: APIApplicationCommandAutocompleteInteraction): string {
+  const focused = interaction.data.options.find((o) => 'focused' in o && o.focused);
+  return focused && focused.type === ApplicationCommandOptionType.String ? focused.value : '';
+}
+
+/** A text input's value in a submitted modal. */
+export function modalField(interaction: APIModalSubmitInteraction, id: string): string {
+  for (const row of interaction.data.components) {
+    const inputs = 'components' in row ? row.components : 'component' in row ? [row.component] : [];
+    for (const input of inputs as { custom_id?: string; value?: string }[]) {
+      if (input.custom_id === id && typeof input.value === 'string') return input.value;
+    }
+  }
+  return '';
 }

@@ -1,6 +1,7 @@
 import {
   InteractionResponseType,
   MessageFlags,
+  type APIApplicationCommandAutocompleteResponse,
   type APIInteractionResponse,
   type APIInteractionResponseCallbackData,
 } from 'discord-api-types/v10';
@@ -34,6 +35,12 @@ export const deferReply = (): APIInteractionResponse => ({
   type: InteractionResponseType.DeferredChannelMessageWithSource,
   data: { flags: MessageFlags.Ephemeral },
 });
+
+/** An autocomplete answer with nothing to suggest. */
+export const NO_CHOICES: APIApplicationCommandAutocompleteResponse = {
+  type: InteractionResponseType.ApplicationCommandAutocompleteResult,
+  data: { choices: [] },
+};
 
 export const pong = (): APIInteractionResponse => ({ type: InteractionResponseType.Pong });
 

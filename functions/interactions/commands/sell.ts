@@ -9,9 +9,9 @@ import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.t
 import { createListing } from '../../../economy/market/listings.ts';
 import { referencePrice } from '../../../economy/market/pricing.ts';
 import { marketSettings } from '../../../economy/market/types.ts';
-import { announceListing, focusedText, modalField, NO_CHOICES } from '../components/market-shop.ts';
-import { stringOption } from '../options.ts';
-import { reply } from '../responses.ts';
+import { announceListing } from '../components/market-shop.ts';
+import { focusedText, modalField, stringOption } from '../options.ts';
+import { NO_CHOICES, reply } from '../responses.ts';
 import type { Command, ModalHandler } from '../types.ts';
 
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {

@@ -4,9 +4,9 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
 import { getListing, searchListings } from '../../../economy/market/listings.ts';
-import { focusedText, NO_CHOICES, shopBrowser, showListing } from '../components/market-shop.ts';
-import { stringOption } from '../options.ts';
-import { reply, replyText } from '../responses.ts';
+import { shopBrowser, showListing } from '../components/market-shop.ts';
+import { focusedText, stringOption } from '../options.ts';
+import { NO_CHOICES, reply, replyText } from '../responses.ts';
 import type { Command } from '../types.ts';
 
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {

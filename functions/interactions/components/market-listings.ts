@@ -20,10 +20,11 @@ import {
 } from '../../../economy/market/listings.ts';
 import { marketSettings, type Actor, type Listing } from '../../../economy/market/types.ts';
 import { wholeNumber } from '../commands/sell.ts';
+import { modalField } from '../options.ts';
 import { requireRole } from '../permissions.ts';
 import { reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
-import { announceListing, modalField } from './market-shop.ts';
+import { announceListing } from './market-shop.ts';
 
 type ListingActor = Exclude<Actor, { kind: 'system' }>;
 

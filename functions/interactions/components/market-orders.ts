@@ -8,9 +8,10 @@ import {
 import { AppError } from '../../../economy/errors.ts';
 import { marketFor } from '../../../economy/market/market.ts';
 import type { TransitionResult } from '../../../economy/market/orders.ts';
+import { modalField } from '../options.ts';
 import { reply } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
-import { announce, modalField, orderView } from './market-shop.ts';
+import { announce, orderView } from './market-shop.ts';
 
 const EVENTS: Record<Exclude<OrderAction, 'dispute'>, OrderEvent> = {
   deliver: 'delivered',

@@ -1,10 +1,3 @@
-import {
-  ApplicationCommandOptionType,
-  type APIApplicationCommandAutocompleteInteraction,
-  type APIApplicationCommandAutocompleteResponse,
-  type APIModalSubmitInteraction,
-  InteractionResponseType,
-} from 'discord-api-types/v10';
 import { HUB_BUTTONS } from '../../../discord/views/hub.ts';
 import {
   MARKET_IDS,
@@ -29,28 +22,6 @@ import type { ComponentHandler, InteractionContext } from '../types.ts';
 
 const SORTS: ListingSort[] = ['newest', 'price_asc', 'price_desc'];
 const PAGE_SIZE = 5;
-
-/** The focused option's text of an autocomplete interaction. */
-export function focusedText(interaction: APIApplicationCommandAutocompleteInteraction): string {
-  const focused = interaction.data.options.find((o) => 'focused' in o && o.focused);
-  return focused && focused.type === ApplicationCommandOptionType.String ? focused.value : '';
-}
-
-export const NO_CHOICES: APIApplicationCommandAutocompleteResponse = {
-  type: InteractionResponseType.ApplicationCommandAutocompleteResult,
-  data: { choices: [] },
-};
-
-/** A text input's value in a submitted modal. */
-export function modalField(interaction: APIModalSubmitInteraction, id: string): string {
-  for (const row of interaction.data.components) {
-    const inputs = 'components' in row ? row.components : 'component' in row ? [row.component] : [];
-    for (const input of inputs as { custom_id?: string; value?: string }[]) {
-      if (input.custom_id === id && typeof input.value === 'string') return input.value;
-    }
-  }
-  return '';
-}
 
 async function listingOrThrow(ctx: InteractionContext, id: string | undefined): Promise<Listing> {
   const listing = id ? await getListing(ctx.deps.db, id) : undefined;

@@ -1,4 +1,3 @@
-import type { APIModalSubmitInteraction } from 'discord-api-types/v10';
 import { FEED_IDS, type MarketAction } from '../../../discord/views/feed.ts';
 import { coins } from '../../../discord/views/format.ts';
 import { freezeUser, noteTransfer, unfreezeUser } from '../../../economy/admin.ts';
@@ -8,27 +7,17 @@ import { marketFor } from '../../../economy/market/market.ts';
 import type { AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
 import { discordActor, MARKET_PERMISSION, refreshFeedMessage, transferPanel } from '../components/feed.ts';
 import { announce, announceListing } from '../components/market-shop.ts';
+import { modalField } from '../options.ts';
 import { requireRole } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { InteractionContext, ModalHandler } from '../types.ts';
-
-/** The value of the modal's text input `text` (the only input Coinhub's feed modals have). */
-export function modalText(interaction: APIModalSubmitInteraction): string {
-  for (const row of interaction.data.components) {
-    const inputs = 'components' in row ? row.components : 'component' in row ? [row.component] : [];
-    for (const input of inputs as { custom_id?: string; value?: string }[]) {
-      if (input.custom_id === 'text' && typeof input.value === 'string') return input.value;
-    }
-  }
-  return '';
-}
 
 const freezeModalHandler = (unfreeze: boolean): ModalHandler => ({
   prefix: unfreeze ? FEED_IDS.unfreeze : FEED_IDS.freeze,
   async handle(ctx, interaction, [userId, transferId]) {
     const role = await requireRole(ctx, 'user.freeze');
     if (!userId || !transferId) throw new AppError('user_not_found', 'That user has no Coinhub wallet.', 404);
-    const input = { userId, reason: modalText(interaction) };
+    const input = { userId, reason: modalField(interaction, 'text') };
     const actor = discordActor(ctx, role);
     const result = unfreeze
       ? await unfreezeUser(ctx.deps, actor, input)
@@ -60,7 +49,7 @@ const noteModalHandler: ModalHandler = {
     const role = await requireRole(ctx, 'tx.note');
     const entry = await noteTransfer(ctx.deps, discordActor(ctx, role), {
       transferId: transferId ?? '',
-      note: modalText(interaction),
+      note: modalField(interaction, 'text'),
     });
     await refreshFeedMessage(ctx, transferId!, entry.id);
     return replyText(`Note added to #${transferId}; it shows on the feed.`);
@@ -78,7 +67,7 @@ const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
     const role = await requireRole(ctx, MARKET_PERMISSION[prefix]);
     if (!targetId || !transferId)
       throw new AppError('not_found', 'That order or listing does not exist.', 404);
-    const reason = modalText(interaction);
+    const reason = modalField(interaction, 'text');
     const admin: MarketAdmin = {
       kind: 'admin',
       userId: ctx.user.id,
@@ -113,7 +102,7 @@ const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
 const pickByIdModalHandler: ModalHandler = {
   prefix: FEED_IDS.pickById,
   async handle(ctx, interaction) {
-    const id = modalText(interaction).trim().replace(/^#/, '');
+    const id = modalField(interaction, 'text').trim().replace(/^#/, '');
     return transferPanel(ctx, id);
   },
 };
