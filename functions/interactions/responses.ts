@@ -4,6 +4,7 @@ import {
   type APIApplicationCommandAutocompleteResponse,
   type APIInteractionResponse,
   type APIInteractionResponseCallbackData,
+  type APIModalInteractionResponseCallbackData,
 } from 'discord-api-types/v10';
 
 type MessageData = Omit<APIInteractionResponseCallbackData, 'flags' | 'allowed_mentions'>;
@@ -28,6 +29,16 @@ export const replyText = (content: string): APIInteractionResponse => reply({ co
 export const updateMessage = (data: MessageData): APIInteractionResponse => ({
   type: InteractionResponseType.UpdateMessage,
   data: privately(data),
+});
+
+/** Closes the prompt the clicked component sits on: its embeds and buttons give way to the outcome. */
+export const closePrompt = (content: string): APIInteractionResponse =>
+  updateMessage({ content, embeds: [], components: [] });
+
+/** Opens a modal form. */
+export const showModal = (data: APIModalInteractionResponseCallbackData): APIInteractionResponse => ({
+  type: InteractionResponseType.Modal,
+  data,
 });
 
 /** "Thinking…", privately; a job edits the original response within 15 minutes. */

@@ -11,7 +11,7 @@ import { referencePrice } from '../../../economy/market/pricing.ts';
 import { marketSettings } from '../../../economy/market/types.ts';
 import { announceListing } from '../components/market-shop.ts';
 import { focusedText, modalField, stringOption } from '../options.ts';
-import { NO_CHOICES, reply } from '../responses.ts';
+import { NO_CHOICES, reply, showModal } from '../responses.ts';
 import type { Command, ModalHandler } from '../types.ts';
 
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
@@ -38,7 +38,7 @@ export const sellCommand: Command = {
       throw new AppError('catalog_item_not_found', 'Pick a catalog item from the suggestions.', 404);
     }
     const reference = item ? (await referencePrice(ctx.deps.db, item.id)).reference : null;
-    return { type: InteractionResponseType.Modal, data: sellModal(item ?? null, reference) };
+    return showModal(sellModal(item ?? null, reference));
   },
   async autocomplete(ctx, interaction) {
     const items = await searchCatalog(ctx.deps.db, focusedText(interaction));

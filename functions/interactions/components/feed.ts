@@ -1,4 +1,3 @@
-import { InteractionResponseType, type APIInteractionResponse } from 'discord-api-types/v10';
 import {
   FEED_IDS,
   freezeModal,
@@ -16,7 +15,7 @@ import { feedAnnotations, feedTransfer } from '../../../economy/feed.ts';
 import type { Action, Role } from '../../../economy/rbac.ts';
 import { feedRefreshJob } from '../../../jobs/definitions.ts';
 import { requireRole } from '../permissions.ts';
-import { reply, replyText, updateMessage } from '../responses.ts';
+import { closePrompt, reply, replyText, showModal } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
 /** The audit identity of the member acting from Discord. */
@@ -42,10 +41,6 @@ export async function refreshFeedMessage(
     ctx.log.warn({ err, transferId }, 'could not queue the feed message refresh');
   }
 }
-
-export const showModal = (
-  data: Extract<APIInteractionResponse, { type: InteractionResponseType.Modal }>['data'],
-) => ({ type: InteractionResponseType.Modal, data }) satisfies APIInteractionResponse;
 
 async function loadTransfer(ctx: InteractionContext, id: string | undefined) {
   const t = id ? await feedTransfer(ctx.deps.db, id) : undefined;
@@ -78,19 +73,13 @@ const refundConfirmButton: ComponentHandler = {
     const role = await requireRole(ctx, 'tx.refund');
     const result = await refundTransfer(ctx.deps, discordActor(ctx, role), { transferId: transferId ?? '' });
     if (!result.changed) {
-      return updateMessage({
-        content: `#${transferId} was already refunded; nothing changed.`,
-        embeds: [],
-        components: [],
-      });
+      return closePrompt(`#${transferId} was already refunded; nothing changed.`);
     }
     await refreshFeedMessage(ctx, transferId!, result.audit!.id);
     const how = result.outcome === 'voided' ? 'voided the escrow hold' : 'posted a compensating transfer';
-    return updateMessage({
-      content: `Refunded ${coins(result.amount)} on #${transferId} (${how}: #${result.transferIds.join(', #')}). The feed shows who acted.`,
-      embeds: [],
-      components: [],
-    });
+    return closePrompt(
+      `Refunded ${coins(result.amount)} on #${transferId} (${how}: #${result.transferIds.join(', #')}). The feed shows who acted.`,
+    );
   },
 };
 
@@ -98,7 +87,7 @@ const refundConfirmButton: ComponentHandler = {
 const dismissButton: ComponentHandler = {
   prefix: FEED_IDS.dismiss,
   async handle() {
-    return updateMessage({ content: 'Nothing changed.', embeds: [], components: [] });
+    return closePrompt('Nothing changed.');
   },
 };
 

@@ -1,4 +1,3 @@
-import { InteractionResponseType } from 'discord-api-types/v10';
 import {
   MARKET_IDS,
   renderEndPrompt,
@@ -22,7 +21,7 @@ import { marketSettings, type Actor, type Listing } from '../../../economy/marke
 import { wholeNumber } from '../commands/sell.ts';
 import { modalField } from '../options.ts';
 import { requireRole } from '../permissions.ts';
-import { reply, updateMessage } from '../responses.ts';
+import { closePrompt, reply, showModal, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
 import { announceListing } from './market-shop.ts';
 
@@ -116,7 +115,7 @@ export const marketListingComponents: ComponentHandler[] = [
     prefix: MARKET_IDS.reprice,
     async handle(ctx, _interaction, [listingId]) {
       const { listing } = await managedListing(ctx, listingId);
-      return { type: InteractionResponseType.Modal, data: repriceModal(listing) };
+      return showModal(repriceModal(listing));
     },
   },
   {
@@ -145,8 +144,7 @@ export const marketListingComponents: ComponentHandler[] = [
   },
   {
     prefix: MARKET_IDS.endKeep,
-    handle: async () =>
-      updateMessage({ content: 'Kept: the listing is unchanged.', embeds: [], components: [] }),
+    handle: async () => closePrompt('Kept: the listing is unchanged.'),
   },
 ];
 

@@ -1,4 +1,3 @@
-import { InteractionResponseType } from 'discord-api-types/v10';
 import {
   disputeModal,
   MARKET_IDS,
@@ -9,7 +8,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { marketFor } from '../../../economy/market/market.ts';
 import type { TransitionResult } from '../../../economy/market/orders.ts';
 import { modalField } from '../options.ts';
-import { reply } from '../responses.ts';
+import { reply, showModal } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
 import { announce, orderView } from './market-shop.ts';
 
@@ -57,7 +56,7 @@ export const marketOrderButtons: ComponentHandler = {
   async handle(ctx, _interaction, [action, orderId]) {
     if (!orderId) throw new AppError('order_not_found', 'That order does not exist.', 404);
     if (action === 'dispute') {
-      return { type: InteractionResponseType.Modal, data: disputeModal(orderId) };
+      return showModal(disputeModal(orderId));
     }
     if (!action || !(action in EVENTS))
       throw new AppError('invalid_transition', 'Unknown order action.', 400);

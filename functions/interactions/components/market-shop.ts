@@ -17,7 +17,7 @@ import { marketFor } from '../../../economy/market/market.ts';
 import type { Listing, Order } from '../../../economy/market/types.ts';
 import type { OrderEvent } from '../../../discord/views/market.ts';
 import { followUpOrder, grantBoughtRole, refreshShopListing } from '../../../jobs/market-events.ts';
-import { reply, updateMessage } from '../responses.ts';
+import { closePrompt, reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
 const SORTS: ListingSort[] = ['newest', 'price_asc', 'price_desc'];
@@ -88,8 +88,6 @@ export function renderOrderFor(
   });
 }
 
-const closed = (content: string) => updateMessage({ content, embeds: [], components: [] });
-
 export const marketShopComponents: ComponentHandler[] = [
   {
     // The hub's Shop button opens the browser.
@@ -125,7 +123,7 @@ export const marketShopComponents: ComponentHandler[] = [
     async handle(ctx, interaction, [promptId, listingId]) {
       const listing = await listingOrThrow(ctx, listingId);
       const qty = Number('values' in interaction.data ? interaction.data.values[0] : 1);
-      if (listing.state !== 'active') return closed('That listing is not on sale any more.');
+      if (listing.state !== 'active') return closePrompt('That listing is not on sale any more.');
       return updateMessage(
         renderBuyPrompt(promptId!, listing, Math.min(Math.max(qty, 1), listing.quantityLeft)),
       );
@@ -134,7 +132,8 @@ export const marketShopComponents: ComponentHandler[] = [
   {
     prefix: MARKET_IDS.confirm,
     async handle(ctx, _interaction, [promptId, listingId, qty, price]) {
-      if (!promptId || !listingId) return closed('This purchase prompt is broken; open the listing again.');
+      if (!promptId || !listingId)
+        return closePrompt('This purchase prompt is broken; open the listing again.');
       try {
         const { order, listing, replayed } = await marketFor(ctx.deps).buy({
           key: `discord:${promptId}`,
@@ -153,10 +152,10 @@ export const marketShopComponents: ComponentHandler[] = [
         });
       } catch (err) {
         // A busy market is worth another click, so the prompt stays; any other refusal is final.
-        if (err instanceof AppError && err.status !== 503) return closed(`Not bought: ${err.message}`);
+        if (err instanceof AppError && err.status !== 503) return closePrompt(`Not bought: ${err.message}`);
         throw err;
       }
     },
   },
-  { prefix: MARKET_IDS.cancel, handle: async () => closed('Purchase cancelled; nothing was charged.') },
+  { prefix: MARKET_IDS.cancel, handle: async () => closePrompt('Purchase cancelled; nothing was charged.') },
 ];

@@ -2,10 +2,8 @@ import { PAY_BUTTONS, renderPaySent } from '../../../discord/views/pay.ts';
 import { AppError } from '../../../economy/errors.ts';
 import { payUser } from '../../../economy/pay.ts';
 import { dropPayIntent, loadPayIntent } from '../commands/pay.ts';
-import { updateMessage } from '../responses.ts';
+import { closePrompt, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
-
-const closed = (content: string) => updateMessage({ content, embeds: [], components: [] });
 
 async function intentFor(ctx: InteractionContext, intentId: string | undefined) {
   const intent = intentId ? await loadPayIntent(ctx, intentId) : undefined;
@@ -20,7 +18,7 @@ export const payConfirmButton: ComponentHandler = {
   prefix: PAY_BUTTONS.confirm,
   async handle(ctx, _interaction, [intentId]) {
     const intent = await intentFor(ctx, intentId);
-    if (!intent) return closed('This payment request has expired; use /pay again.');
+    if (!intent) return closePrompt('This payment request has expired; use /pay again.');
     const { cfg } = ctx.deps;
     try {
       const result = await payUser(ctx.deps.db, {
@@ -47,7 +45,8 @@ export const payConfirmButton: ComponentHandler = {
       });
     } catch (err) {
       // A busy ledger or Redis is worth another click, so the prompt stays; any other refusal is final.
-      if (err instanceof AppError && err.status !== 503) return closed(`Payment not sent: ${err.message}`);
+      if (err instanceof AppError && err.status !== 503)
+        return closePrompt(`Payment not sent: ${err.message}`);
       throw err;
     }
   },
@@ -58,6 +57,6 @@ export const payCancelButton: ComponentHandler = {
   prefix: PAY_BUTTONS.cancel,
   async handle(ctx, _interaction, [intentId]) {
     if (await intentFor(ctx, intentId)) await dropPayIntent(ctx, intentId!);
-    return closed('Payment cancelled; no coins moved.');
+    return closePrompt('Payment cancelled; no coins moved.');
   },
 };
