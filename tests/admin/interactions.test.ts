@@ -14,9 +14,10 @@ import {
   TEST_GUILD_ID,
   type Actor,
 } from '../helpers/interactions.ts';
-import { marketClient, until } from '../market/discord-client.ts';
+import { until, waitFor } from '../helpers/wait.ts';
+import { marketClient } from '../market/discord-client.ts';
 import { settings as marketSettings } from '../market/fixtures.ts';
-import { feedIds, waitFor } from '../feed/helpers.ts';
+import { feedIds } from '../feed/helpers.ts';
 
 // System test: the real server (API and worker in one child process) behind signed HTTP, a fake Discord API.
 let rig: InteractionServer;

@@ -12,15 +12,8 @@ import { txChannel } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import {
-  feedIds,
-  maxFeedLagMs,
-  sleep,
-  startWorkerProcess,
-  transferIdsIn,
-  waitFor,
-  type WorkerProcess,
-} from './helpers.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
+import { feedIds, maxFeedLagMs, startWorkerProcess, transferIdsIn, type WorkerProcess } from './helpers.ts';
 
 // System test: the relay runs in real worker processes (ROLE=worker) against a fake Discord API that enforces
 // a per-channel message limit and answers 429 past it. The window is shortened from Discord's 5 messages per

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../../db/client.ts';
 import type { FakeMessage } from '../fakes/discord-api.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** The transfer ids a feed message shows, in order: embed titles `#12 · …` or compact lines `` `#12` … ``. */
 export function transferIdsIn(message: Pick<FakeMessage, 'embeds'>): string[] {
@@ -24,18 +25,6 @@ export function transferIdsIn(message: Pick<FakeMessage, 'embeds'>): string[] {
 
 /** Every transfer id the feed channel shows, message by message. */
 export const feedIds = (messages: FakeMessage[]) => messages.flatMap(transferIdsIn);
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true or the timeout passes; returns whether it did. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 100) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-}
 
 export interface WorkerProcess {
   child: ChildProcess;

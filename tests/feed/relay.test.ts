@@ -15,7 +15,8 @@ import { handleFeedRelay, txChannel } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import { feedIds, sleep, transferIdsIn, waitFor } from './helpers.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
+import { feedIds, transferIdsIn } from './helpers.ts';
 
 // The fake enforces Discord's per-channel message limit, shortened from 5 per 5 s to 5 per 1 s to keep this
 // file fast; tests/feed/throughput.test.ts runs the real 5-per-5-s window.

@@ -9,7 +9,8 @@ import { handleFeedRelay } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import { feedIds, maxFeedLagMs, sleep, transferIdsIn, waitFor } from './helpers.ts';
+import { sleep, waitFor } from '../helpers/wait.ts';
+import { feedIds, maxFeedLagMs, transferIdsIn } from './helpers.ts';
 
 // Discord's real per-channel limit, 5 messages per 5 s, against a sustained 50 transactions/s: the feed must
 // coalesce enough to stay within a minute, skipping nothing.

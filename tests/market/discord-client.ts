@@ -19,21 +19,6 @@ export const customIds = (d: Data) =>
     'components' in row ? row.components.map((c) => ('custom_id' in c ? c.custom_id : '')) : [],
   );
 
-/** Polls `probe` until it returns something (not undefined or false); never a fixed sleep. */
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /**
  * A player's view of the market through signed interactions against the rig (read when called, so a file can
  * build this before its rig starts), and the database behind it. Actors get Discord ids after `firstId`.

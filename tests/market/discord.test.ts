@@ -19,7 +19,8 @@ import {
   snowflake,
 } from '../helpers/interactions.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
-import { customIds, marketClient, text, until } from './discord-client.ts';
+import { until } from '../helpers/wait.ts';
+import { customIds, marketClient, text } from './discord-client.ts';
 
 const SHOP_CHANNEL = '910000000000000001';
 const ROLE_ID = '910000000000000002';

@@ -2,7 +2,8 @@ import { DefaultRestOptions } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
-import { insertRoleItem, marketClient, until } from './discord-client.ts';
+import { until } from '../helpers/wait.ts';
+import { insertRoleItem, marketClient } from './discord-client.ts';
 
 const ROLE_ID = '930000000000000002';
 /** The REST calls one job attempt makes when Discord keeps failing: the first and the client's own retries. */

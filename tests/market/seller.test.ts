@@ -8,7 +8,8 @@ import {
   slashCommand,
   type Actor,
 } from '../helpers/interactions.ts';
-import { customIds, insertRoleItem, marketClient, text, until, type Data } from './discord-client.ts';
+import { until } from '../helpers/wait.ts';
+import { customIds, insertRoleItem, marketClient, text, type Data } from './discord-client.ts';
 import { admin, freeze, settings } from './fixtures.ts';
 
 const SHOP_CHANNEL = '920000000000000001';
