@@ -6,6 +6,7 @@ import {
 import { renderAuditList } from '../../../discord/views/audit.ts';
 import { recentAuditForUser } from '../../../economy/audit.ts';
 import { AppError } from '../../../economy/errors.ts';
+import { discordIdsOf } from '../../../economy/market/listings.ts';
 import { findUserByDiscordId } from '../../../economy/users.ts';
 import { integerOption, userOption } from '../options.ts';
 import { requireRole } from '../permissions.ts';
@@ -38,16 +39,10 @@ export const auditCommand: Command = {
     const limit = Math.min(25, Math.max(1, integerOption(interaction, 'limit') ?? 10));
     const user = await findUserByDiscordId(ctx.deps.db, target.id);
     const entries = user ? await recentAuditForUser(ctx.deps.db, user.id, limit) : [];
-    const actorIds = [...new Set(entries.flatMap((e) => (e.actorId ? [e.actorId] : [])))];
-    const actors =
-      actorIds.length > 0
-        ? await ctx.deps.db
-            .selectFrom('users')
-            .select(['id', 'discord_id'])
-            .where('id', 'in', actorIds)
-            .execute()
-        : [];
-    const discordOf = new Map(actors.map((a) => [String(a.id), a.discord_id]));
+    const discordOf = await discordIdsOf(
+      ctx.deps.db,
+      entries.map((e) => e.actorId),
+    );
     return reply({
       embeds: [
         renderAuditList(
