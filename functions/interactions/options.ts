@@ -5,6 +5,7 @@ import {
   type APIModalSubmitInteraction,
   type APIUser,
 } from 'discord-api-types/v10';
+import type { DiscordProfile } from '../../economy/users.ts';
 
 type Interaction = APIChatInputApplicationCommandInteraction;
 
@@ -33,6 +34,14 @@ export function userOption(interaction: Interaction, name: string): APIUser | un
   if (o?.type !== ApplicationCommandOptionType.User) return undefined;
   return interaction.data.resolved?.users?.[o.value];
 }
+
+/** The profile fields Coinhub keeps of a Discord user. */
+export const discordProfile = (user: APIUser): DiscordProfile => ({
+  discordId: user.id,
+  username: user.username,
+  globalName: user.global_name ?? null,
+  avatar: user.avatar ?? null,
+});
 
 /** The focused option's text of an autocomplete interaction. */
 export function focusedText(interaction: APIApplicationCommandAutocompleteInteraction): string {

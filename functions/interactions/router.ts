@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { AppError } from '../../economy/errors.ts';
 import { upsertDiscordUser } from '../../economy/users.ts';
 import type { AppDeps } from '../context.ts';
+import { discordProfile } from './options.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { pong, replyText, SLOW_DOWN, UNKNOWN_ACTION } from './responses.ts';
 import type { Command, ComponentHandler, InteractionContext, ModalHandler } from './types.ts';
@@ -120,12 +121,7 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
       ) {
         return failed(SLOW_DOWN);
       }
-      const user = await upsertDiscordUser(deps.db, {
-        discordId: discordUser.id,
-        username: discordUser.username,
-        globalName: discordUser.global_name ?? null,
-        avatar: discordUser.avatar ?? null,
-      });
+      const user = await upsertDiscordUser(deps.db, discordProfile(discordUser));
       return await route({ deps, interaction, user, discordUser, log, requestId: meta.requestId });
     } catch (err) {
       if (err instanceof AppError) return failed(err.message);

@@ -12,6 +12,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { MAX_AMOUNT } from '../../../economy/ledger.ts';
 import { upsertDiscordUser, type UserRow } from '../../../economy/users.ts';
 import { discordActor } from '../components/feed.ts';
+import { discordProfile } from '../options.ts';
 import { requireRole } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
@@ -95,12 +96,7 @@ export async function targetUser(
     o?.type === ApplicationCommandOptionType.User ? interaction.data.resolved?.users?.[o.value] : undefined;
   if (!user) throw new AppError('user_required', 'Pick a user.');
   if (user.bot) throw new AppError('bot_user', 'Bots have no Coinhub wallet.');
-  return upsertDiscordUser(ctx.deps.db, {
-    discordId: user.id,
-    username: user.username,
-    globalName: user.global_name ?? null,
-    avatar: user.avatar ?? null,
-  });
+  return upsertDiscordUser(ctx.deps.db, discordProfile(user));
 }
 
 /** /admin adjust | freeze | unfreeze: each one transaction with one audit row; adjust is idempotent by interaction. */

@@ -8,7 +8,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { MAX_AMOUNT } from '../../../economy/ledger.ts';
 import { PAY_NOTE_MAX } from '../../../economy/pay.ts';
 import { upsertDiscordUser } from '../../../economy/users.ts';
-import { integerOption, stringOption, userOption } from '../options.ts';
+import { discordProfile, integerOption, stringOption, userOption } from '../options.ts';
 import { reply } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
 
@@ -99,12 +99,7 @@ async function handlePay(ctx: InteractionContext, interaction: Parameters<Comman
     throw new AppError('invalid_note', `The note can be at most ${PAY_NOTE_MAX} characters.`);
   }
   if (ctx.user.frozen) throw new AppError('frozen', 'Your wallet is frozen; you cannot send coins.', 403);
-  const recipient = await upsertDiscordUser(ctx.deps.db, {
-    discordId: target.id,
-    username: target.username,
-    globalName: target.global_name ?? null,
-    avatar: target.avatar ?? null,
-  });
+  const recipient = await upsertDiscordUser(ctx.deps.db, discordProfile(target));
   if (recipient.frozen)
     throw new AppError('frozen', 'That member’s wallet is frozen; they cannot receive coins.', 403);
 
