@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, insertUsers, type TestDatabase } from '../tests/helpers/db.ts';
+import {
+  balanceOf,
+  createTestDatabase,
+  insertUsers,
+  transferCount as countTransfers,
+  type TestDatabase,
+} from '../tests/helpers/db.ts';
 import { Ledger, LedgerRefusal, SYSTEM_ACCOUNTS, type LedgerResult } from './ledger.ts';
 import { checkLedger } from './ledger-check.ts';
 
@@ -11,20 +17,8 @@ let carol: string;
 const clock = { now: new Date('2026-11-26T12:00:00Z') };
 const inOneHour = () => new Date(clock.now.getTime() + 3_600_000);
 
-const balance = async (id: string) =>
-  Number(
-    (await t.db.selectFrom('accounts').select('balance').where('id', '=', id).executeTakeFirstOrThrow())
-      .balance,
-  );
-const transferCount = async () =>
-  Number(
-    (
-      await t.db
-        .selectFrom('transfers')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const balance = (id: string) => balanceOf(t.db, id);
+const transferCount = () => countTransfers(t.db);
 const expectRefused = (r: LedgerResult, code: string) => expect(r).toMatchObject({ ok: false, code });
 
 beforeAll(async () => {

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, insertUsers, fundWallets, type TestDatabase } from '../tests/helpers/db.ts';
+import {
+  balanceOf,
+  createTestDatabase,
+  fundWallets,
+  insertUsers,
+  transferCount as countTransfers,
+  type TestDatabase,
+} from '../tests/helpers/db.ts';
 import { AppError } from './errors.ts';
 import { checkLedger } from './ledger-check.ts';
 import { Ledger, LedgerRefusal, SYSTEM_ACCOUNTS } from './ledger.ts';
@@ -34,20 +41,8 @@ const pay = (from: string, to: string, amount: number, extra: Partial<PayRequest
     now,
     ...extra,
   });
-const balance = async (id: string) =>
-  Number(
-    (await t.db.selectFrom('accounts').select('balance').where('id', '=', id).executeTakeFirstOrThrow())
-      .balance,
-  );
-const transferCount = async () =>
-  Number(
-    (
-      await t.db
-        .selectFrom('transfers')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const balance = (id: string) => balanceOf(t.db, id);
+const transferCount = () => countTransfers(t.db);
 
 describe('payUser', () => {
   it('moves coins with reason pay and the note as memo', async () => {

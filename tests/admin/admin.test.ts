@@ -12,7 +12,14 @@ import {
 import { recentAuditForUser } from '../../economy/audit.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
-import { createTestDatabase, insertUsers, fundWallets, type TestDatabase } from '../helpers/db.ts';
+import {
+  balanceOf,
+  createTestDatabase,
+  fundWallets,
+  insertUsers,
+  transferCount as countTransfers,
+  type TestDatabase,
+} from '../helpers/db.ts';
 
 let t: TestDatabase;
 let deps: AdminDeps;
@@ -30,11 +37,7 @@ const as = (userId: string, role: AdminActor['role'], requestId: string | null =
   requestId,
 });
 
-const balance = async (id: string) =>
-  Number(
-    (await t.db.selectFrom('accounts').select('balance').where('id', '=', id).executeTakeFirstOrThrow())
-      .balance,
-  );
+const balance = (id: string) => balanceOf(t.db, id);
 const auditRows = (action: string, targetId?: string) =>
   t.db
     .selectFrom('audit_log')
@@ -43,15 +46,7 @@ const auditRows = (action: string, targetId?: string) =>
     .$if(targetId !== undefined, (q) => q.where('target_id', '=', targetId!))
     .orderBy('id')
     .execute();
-const transferCount = async () =>
-  Number(
-    (
-      await t.db
-        .selectFrom('transfers')
-        .select((eb) => eb.fn.countAll().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
+const transferCount = () => countTransfers(t.db);
 
 beforeAll(async () => {
   t = await createTestDatabase();

@@ -4,7 +4,7 @@ import { Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { createListing } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
-import { fundWallets } from '../helpers/db.ts';
+import { balanceOf, fundWallets } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import {
   buttonClick,
@@ -87,16 +87,7 @@ const userId = async (a: Actor) =>
         .executeTakeFirstOrThrow()
     ).id,
   );
-const balance = async (a: Actor) =>
-  Number(
-    (
-      await rig.db.db
-        .selectFrom('accounts')
-        .select('balance')
-        .where('id', '=', await userId(a))
-        .executeTakeFirstOrThrow()
-    ).balance,
-  );
+const balance = async (a: Actor) => balanceOf(rig.db.db, await userId(a));
 const auditCount = async (action: string) =>
   Number(
     (

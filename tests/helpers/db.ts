@@ -50,4 +50,23 @@ export async function createTestDatabase(poolMax = 20): Promise<TestDatabase> {
   };
 }
 
+/** A wallet's balance, read from its account row. */
+export async function balanceOf(db: Db, id: string): Promise<number> {
+  const row = await db
+    .selectFrom('accounts')
+    .select('balance')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return Number(row.balance);
+}
+
+/** How many transfers the ledger holds: unchanged after an operation that must move nothing. */
+export async function transferCount(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('transfers')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export const testRedisPrefix = () => `test:${randomBytes(6).toString('hex')}`;

@@ -3,8 +3,8 @@ import { AppError } from '../../economy/errors.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { createListing, pauseListing, updateListing } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
-import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { admin, balanceOf, clock, freeze, settings, systemBalance } from './fixtures.ts';
+import { balanceOf, createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
+import { admin, clock, freeze, settings, systemBalance } from './fixtures.ts';
 
 let t: TestDatabase;
 let market: Market;

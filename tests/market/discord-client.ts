@@ -1,7 +1,7 @@
 import { ComponentType, type APIEmbed, type APIInteractionResponseCallbackData } from 'discord-api-types/v10';
 import { expect } from 'vitest';
 import { Ledger } from '../../economy/ledger.ts';
-import { fundWallets } from '../helpers/db.ts';
+import { balanceOf, fundWallets } from '../helpers/db.ts';
 import type { InteractionServer } from '../helpers/interaction-server.ts';
 import { buttonClick, modalSubmit, slashCommand, type Actor } from '../helpers/interactions.ts';
 
@@ -51,16 +51,7 @@ export function marketClient(rigOf: () => InteractionServer, firstId: bigint) {
     return user.id;
   }
 
-  const balance = async (userId: string) =>
-    Number(
-      (
-        await rigOf()
-          .db.db.selectFrom('accounts')
-          .select('balance')
-          .where('id', '=', userId)
-          .executeTakeFirstOrThrow()
-      ).balance,
-    );
+  const balance = (userId: string) => balanceOf(rigOf().db.db, userId);
 
   /** /sell (from catalog item `itemId` when given) and its form; returns the new listing's id. */
   async function list(

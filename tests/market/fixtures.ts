@@ -21,15 +21,6 @@ export const admin = (userId: string): AdminActor => ({
   source: 'panel',
 });
 
-export async function balanceOf(db: Db, id: string): Promise<number> {
-  const row = await db
-    .selectFrom('accounts')
-    .select('balance')
-    .where('id', '=', id)
-    .executeTakeFirstOrThrow();
-  return Number(row.balance);
-}
-
 /** Derived balance of a system account (fees, burn, escrow): the sum of its transfers. */
 export async function systemBalance(db: Db, id: string): Promise<number> {
   const { rows } = await sql<{ b: string }>`

@@ -5,8 +5,8 @@ import { createListing } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
 import { dueOrders, getOrder } from '../../economy/market/orders.ts';
 import type { Order } from '../../economy/market/types.ts';
-import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { admin, balanceOf, clock, freeze, settings, systemBalance } from './fixtures.ts';
+import { balanceOf, createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
+import { admin, clock, freeze, settings, systemBalance } from './fixtures.ts';
 
 let t: TestDatabase;
 let market: Market;
