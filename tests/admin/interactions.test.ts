@@ -28,22 +28,14 @@ const MOD_ROLE = '940000000000000010';
 const VIEWER_ROLE = '940000000000000011';
 
 const owner: Actor = { id: '500000000000000001', username: 'owner', admin: true };
-const mod: Actor = { id: '500000000000000002', username: 'mod' };
-const viewer: Actor = { id: '500000000000000003', username: 'viewer' };
+const mod: Actor = { id: '500000000000000002', username: 'mod', roles: [MOD_ROLE] };
+const viewer: Actor = { id: '500000000000000003', username: 'viewer', roles: [VIEWER_ROLE] };
 const member: Actor = { id: '500000000000000004', username: 'member' };
 const alice: Actor = { id: '500000000000000005', username: 'alice' };
 const bob: Actor = { id: '500000000000000006', username: 'bob' };
-const roles: Record<string, string[]> = { [mod.id]: [MOD_ROLE], [viewer.id]: [VIEWER_ROLE] };
 
 type Payload =
   ReturnType<typeof slashCommand> | ReturnType<typeof buttonClick> | ReturnType<typeof modalSubmit>;
-
-/** Adds the member's Discord roles, as Discord sends them in `member.roles`. */
-function withRoles<P extends Payload>(payload: P, actor: Actor): P {
-  const m = (payload as { member?: { roles: string[] } }).member;
-  if (m) m.roles = roles[actor.id] ?? [];
-  return payload;
-}
 
 type Option = { name: string; type: ApplicationCommandOptionType; value: string | number | boolean };
 function subcommand(name: string, sub: string, actor: Actor, options: Option[], users: Actor[] = []) {
@@ -53,7 +45,7 @@ function subcommand(name: string, sub: string, actor: Actor, options: Option[], 
   payload.data.options = [{ type: ApplicationCommandOptionType.Subcommand, name: sub, options }];
   if (users.length > 0)
     payload.data.resolved = { users: Object.fromEntries(users.map((u) => [u.id, discordUser(u)])) };
-  return withRoles(payload, actor);
+  return payload;
 }
 const userOpt = (u: Actor): Option => ({
   name: 'user',
@@ -73,9 +65,8 @@ async function send(payload: Payload) {
   if (body.type !== 9) expect(data?.flags).toBe(64);
   return body as { type: number; data: Record<string, unknown> & { content?: string; custom_id?: string } };
 }
-const click = (customId: string, actor: Actor) => send(withRoles(buttonClick(customId, actor), actor));
-const submit = (customId: string, actor: Actor, text: string) =>
-  send(withRoles(modalSubmit(customId, actor, { text }), actor));
+const click = (customId: string, actor: Actor) => send(buttonClick(customId, actor));
+const submit = (customId: string, actor: Actor, text: string) => send(modalSubmit(customId, actor, { text }));
 
 const userId = async (a: Actor) =>
   String(
@@ -105,7 +96,7 @@ function pick(transferId: string, actor: Actor) {
   };
   payload.data.component_type = ComponentType.StringSelect;
   payload.data.values = [transferId];
-  return send(withRoles(payload, actor));
+  return send(payload);
 }
 
 /** The action buttons of a transaction: on its own feed message, or from the menu of a coalesced one. */
@@ -134,8 +125,7 @@ beforeAll(async () => {
     .execute();
   ledger = new Ledger(rig.db.db);
   // Every actor's first interaction creates their wallet.
-  for (const a of [owner, mod, viewer, member, alice, bob])
-    await send(withRoles(slashCommand('coins', a), a));
+  for (const a of [owner, mod, viewer, member, alice, bob]) await send(slashCommand('coins', a));
   await fundWallets(ledger, [await userId(alice), await userId(bob)], 1000);
 });
 
@@ -238,10 +228,7 @@ describe('/admin and /audit', () => {
     });
     expect(spendAfter.ok).toBe(true);
 
-    const audit = (actor: Actor) => {
-      const payload = withRoles(slashCommand('audit', actor, { user: { user: bob } }), actor);
-      return send(payload);
-    };
+    const audit = (actor: Actor) => send(slashCommand('audit', actor, { user: { user: bob } }));
     const shown = JSON.stringify((await audit(mod)).data.embeds);
     expect(shown).toContain('**user.unfreeze**');
     expect(shown).toContain('**user.freeze**');

@@ -21,6 +21,8 @@ export interface Actor {
   avatar?: string | null;
   /** Holds Discord's Administrator permission in the guild. */
   admin?: boolean;
+  /** The member's Discord role ids in the guild, sent in `member.roles`. */
+  roles?: string[];
   /** Sent from a DM (no member, no guild). */
   dm?: boolean;
   bot?: boolean;
@@ -54,7 +56,7 @@ function envelope(type: InteractionType, actor: Actor, data: unknown, extra: Rec
         guild_id: TEST_GUILD_ID,
         member: {
           user,
-          roles: [],
+          roles: actor.roles ?? [],
           joined_at: '2024-01-01T00:00:00.000Z',
           deaf: false,
           mute: false,
