@@ -63,13 +63,9 @@ export async function handleFeedRelay(deps: RelayDeps, budgetMs = RUN_BUDGET_MS)
       const deadline = Date.now() + budgetMs;
       await createCursor(deps.db, 'redis');
       await createCursor(deps.db, 'discord');
-      // Where the feed goes: the tx channel of GUILD_ID, or of the one guild set up when GUILD_ID is unset.
-      const channelId = deps.cfg.DISCORD_TOKEN
-        ? await guildChannel(deps.db, 'tx_channel_id', deps.cfg.GUILD_ID)
-        : null;
       const [published, discord] = await Promise.all([
         untilDeadline(deadline, () => publishStep(deps)),
-        untilDeadline(deadline, () => postStep(deps, channelId)),
+        untilDeadline(deadline, () => postStep(deps)),
       ]);
       return { ran: true, published: published.items, posted: discord.items, messages: discord.steps };
     } finally {
@@ -121,9 +117,14 @@ async function publishStep(deps: RelayDeps): Promise<number> {
  * While no feed channel is set up the cursor moves on without posting. A plan already written waits for a
  * channel instead, so a message Discord may have accepted is never dropped.
  */
-async function postStep(deps: RelayDeps, channelId: string | null): Promise<number> {
+async function postStep(deps: RelayDeps): Promise<number> {
   try {
     let cursor: FeedCursor = await readCursor(deps.db, 'discord');
+    // Read every step, not once per run: while there is no channel the cursor moves on without posting, so a
+    // channel set up mid-run must be seen at once. The tx channel of GUILD_ID, or of the one guild set up.
+    const channelId = deps.cfg.DISCORD_TOKEN
+      ? await guildChannel(deps.db, 'tx_channel_id', deps.cfg.GUILD_ID)
+      : null;
     if (!channelId && !cursor.plan) {
       // No feed channel (or no bot token): nothing to post to, so the feed starts when one is set up.
       const passed = await readAfterCursor(deps.db, cursor, DISCORD_READ);
