@@ -18,7 +18,7 @@ import { createDb, type Db } from '../../db/client.ts';
 import { createRedis } from '../../db/redis.ts';
 import { ledgerCheckJob } from '../../jobs/definitions.ts';
 import { Queues } from '../../jobs/queues.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createDiscordSigner } from '../helpers/discord-signer.ts';
 import { REDIS_URL, databaseUrl } from '../helpers/env.ts';
 import {

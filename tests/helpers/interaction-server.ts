@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { APIInteractionResponse } from 'discord-api-types/v10';
-import { FakeDiscordApi, type FakeDiscordOptions } from '../fakes/discord-api.ts';
+import { FakeDiscordApi, type FakeDiscordOptions } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from './db.ts';
 import { createDiscordSigner, type DiscordSigner } from './discord-signer.ts';
 import { REDIS_URL } from './env.ts';
