@@ -16,14 +16,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationCommandOptionType } from 'discord-api-types/v10';
 import { registry } from '../functions/interactions/registry.ts';
-import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
+import { createDiscordSigner } from '../playground/signer.ts';
 import {
   buttonClick,
   modalSubmit,
   slashCommand,
   type Actor,
   type OptionValue,
-} from '../tests/helpers/interactions.ts';
+} from '../playground/interactions.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEY_FILE = path.join(ROOT, '.dev', 'discord-dev-key.json');

@@ -7,7 +7,7 @@ import { ordersCommand } from '../../functions/interactions/commands/orders.ts';
 import { sellCommand } from '../../functions/interactions/commands/sell.ts';
 import { shopCommand } from '../../functions/interactions/commands/shop.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { buttonClick, slashCommand, type Actor } from '../helpers/interactions.ts';
+import { buttonClick, slashCommand, type Actor } from '../../playground/interactions.ts';
 
 let rig: InteractionServer;
 beforeAll(async () => {

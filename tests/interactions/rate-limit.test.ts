@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { buttonClick, slashCommand } from '../helpers/interactions.ts';
+import { buttonClick, slashCommand } from '../../playground/interactions.ts';
 
 let rig: InteractionServer;
 beforeAll(async () => {

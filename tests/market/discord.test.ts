@@ -17,7 +17,7 @@ import {
   modalSubmit,
   slashCommand,
   snowflake,
-} from '../helpers/interactions.ts';
+} from '../../playground/interactions.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/wait.ts';
 import { customIds, marketClient, text } from './discord-client.ts';

@@ -1,7 +1,7 @@
 import { DefaultRestOptions } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
+import { TEST_GUILD_ID, buttonClick, type Actor } from '../../playground/interactions.ts';
 import { until } from '../helpers/wait.ts';
 import { insertRoleItem, marketClient } from './discord-client.ts';
 
