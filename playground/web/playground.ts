@@ -124,17 +124,17 @@ export class Playground {
 
   /** Starts the stand-in with the playground's page on it. */
   static async start(options: PlaygroundOptions): Promise<Playground> {
-    let playground: Playground | undefined;
+    const ready: { playground?: Playground } = {};
     const api = await FakeDiscordApi.start({
       token: options.botToken,
       botUserId: options.applicationId,
       port: options.port,
       host: options.host,
       modules: options.modules,
-      web: (req, res) => playground!.handle(req, res),
+      web: (req, res) => ready.playground!.handle(req, res),
     });
-    playground = new Playground(api, options);
-    return playground;
+    ready.playground = new Playground(api, options);
+    return ready.playground;
   }
 
   get url(): string {
