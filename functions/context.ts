@@ -16,6 +16,8 @@ export interface AppDeps {
   queues: Queues;
   log: Logger;
   now: () => Date;
+  /** What the process still does before it is ready (migrations, the worker's start); `/readyz` names it. */
+  startup?: { pending(): string[] };
 }
 
 /** The one Hono environment of the app. */

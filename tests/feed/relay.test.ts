@@ -61,7 +61,7 @@ beforeAll(async () => {
     DATABASE_URL: t.url,
     REDIS_URL,
     REDIS_PREFIX: prefix,
-    DISCORD_PUBLIC_KEY: '0'.repeat(64),
+    DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: fake.url,
     GUILD_ID: GUILD,

@@ -43,7 +43,7 @@ it('keeps a 50 tx/s burst within a minute under 5 messages per 5 s, exactly once
     DATABASE_URL: t.url,
     REDIS_URL,
     REDIS_PREFIX: testRedisPrefix(),
-    DISCORD_PUBLIC_KEY: '0'.repeat(64),
+    DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: fake.url,
     GUILD_ID: GUILD,
