@@ -10,12 +10,12 @@ import {
   type LedgerResult,
 } from '../ledger.ts';
 import { Conflict, RequestFailed, type Outcome } from '../batcher.ts';
+import { coins, notEnoughCoins } from '../words.ts';
 import { marketFee } from './fees.ts';
 import { requireReason } from './listings.ts';
 import {
   LISTING_COLUMNS,
   ORDER_COLUMNS,
-  coins,
   toListing,
   toOrder,
   type Actor,
@@ -340,7 +340,7 @@ async function holdRefusal(
         .where('id', '=', r.buyerId)
         .executeTakeFirst();
       const balance = Number(wallet?.balance ?? 0);
-      return new AppError('insufficient_funds', `You need ${coins(total)} but have ${coins(balance)}.`, 409, {
+      return new AppError('insufficient_funds', notEnoughCoins(balance, total), 409, {
         total,
         balance,
       });

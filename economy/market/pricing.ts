@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../../db/client.ts';
 import { AppError } from '../errors.ts';
-import { coins, type MarketSettings } from './types.ts';
+import { coins } from '../words.ts';
+import type { MarketSettings } from './types.ts';
 
 export interface ReferencePrice {
   catalogItemId: string;

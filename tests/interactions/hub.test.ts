@@ -260,7 +260,9 @@ describe('the Coin Hub', () => {
     const tooMuch = await ask(slashCommand('pay', me, { user: { user: friend }, amount: 150 }));
     const confirmId = customIds(tooMuch)[0]!;
     const refused = await ask(buttonClick(confirmId, me), 7);
-    expect(refused.content).toMatch(/Payment not sent: Not enough coins/);
+    expect(refused.content).toMatch(
+      /Payment not sent. Not enough coins: you have \d+ coins and that needs [\d,]+ coins./,
+    );
 
     const cancelPrompt = await ask(slashCommand('pay', me, { user: { user: friend }, amount: 10 }));
     const [confirm, cancel] = customIds(cancelPrompt);
