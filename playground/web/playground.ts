@@ -442,6 +442,16 @@ export class Playground {
         send(200, this.state(url.searchParams.get('member') ?? '', url.searchParams.get('channel')));
         return;
       }
+      // What Coinhub sent later with an interaction's token, for `npm run discord:send` to show.
+      const token = /^\/playground\/responses\/([^/]+)$/.exec(url.pathname)?.[1];
+      if (req.method === 'GET' && token) {
+        const t = decodeURIComponent(token);
+        send(200, {
+          edits: this.api.responseEdits.get(t) ?? [],
+          followUps: this.api.followUps.filter((f) => f.token === t).map((f) => f.body),
+        });
+        return;
+      }
       const action = /^\/playground\/(\w+)$/.exec(url.pathname)?.[1];
       if (req.method === 'POST' && action) {
         const chunks: Buffer[] = [];
