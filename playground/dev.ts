@@ -5,12 +5,13 @@
  * are the playground's own.
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { Routes } from 'discord-api-types/v10';
 import { loadDotEnv } from '../config/env.ts';
 import { portTaken } from '../functions/port.ts';
 import { createDiscordRest } from '../discord/rest.ts';
 import { registry } from '../functions/interactions/registry.ts';
-import { devIdentity, ROOT } from './identity.ts';
+import { DEV_DIR, devIdentity, ROOT } from './identity.ts';
 import { Playground } from './web/playground.ts';
 
 const DEV_DEFAULTS = {
@@ -42,6 +43,7 @@ async function main(): Promise<number> {
     guildId: identity.guildId,
     botToken: identity.botToken,
     port: playgroundPort,
+    stateFile: path.join(DEV_DIR, 'playground-guild.json'),
   });
   const rest = createDiscordRest({ DISCORD_API_BASE: playground.api.url, DISCORD_TOKEN: identity.botToken });
   await rest.put(Routes.applicationGuildCommands(identity.applicationId, identity.guildId), {

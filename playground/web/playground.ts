@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
@@ -8,7 +9,14 @@ import {
   PermissionFlagsBits,
   type APIApplicationCommandOption,
 } from 'discord-api-types/v10';
-import { FakeDiscordApi, type FakeMessage, type RouteModule } from '../discord/fake-api.ts';
+import {
+  FakeDiscordApi,
+  type FakeChannel,
+  type FakeMember,
+  type FakeMessage,
+  type FakeRole,
+  type RouteModule,
+} from '../discord/fake-api.ts';
 import { snowflake } from '../discord/http.ts';
 import {
   commandInteraction,
@@ -78,7 +86,22 @@ export interface PlaygroundOptions {
   host?: string;
   /** More route modules for the stand-in (e.g. OAuth2 for the panel's login). */
   modules?: RouteModule[];
+  /**
+   * Where the guild (channels, messages, roles, members) is kept between runs, so a restart finds what /setup
+   * made, like Discord would. Without it the guild lives in memory only.
+   */
+  stateFile?: string;
 }
+
+/** The guild as `stateFile` keeps it. */
+interface SavedGuild {
+  channels: FakeChannel[];
+  messages: [string, FakeMessage[]][];
+  roles: FakeRole[];
+  members: FakeMember[];
+}
+
+const SAVE_EVERY_MS = 1000;
 
 const THINKING = 'Coinhub is thinking…';
 const VIEW_CHANNEL = PermissionFlagsBits.ViewChannel;
@@ -93,11 +116,12 @@ class BadRequest extends Error {}
  */
 export class Playground {
   readonly members: PlaygroundMember[];
-  readonly moderatorRoleId: string;
   private readonly ephemerals: Ephemeral[] = [];
   private readonly tokens = new Map<string, TokenTarget>();
   private followUpsSeen = 0;
   private version = 0;
+  private savedVersion = -1;
+  private saver?: NodeJS.Timeout;
 
   private constructor(
     readonly api: FakeDiscordApi,
@@ -105,7 +129,7 @@ export class Playground {
   ) {
     const { guildId } = options;
     api.addGuild(guildId, [{ name: 'general', topic: 'Say hello. Try /help.' }]);
-    this.moderatorRoleId = api.addRole(guildId, { name: 'Moderator', color: 0x3498db }).id;
+    const moderatorRoleId = api.addRole(guildId, { name: 'Moderator', color: 0x3498db }).id;
     // Fixed ids, so a member keeps their wallet across restarts of `npm run dev`.
     const base = BigInt(guildId);
     this.members = [
@@ -117,7 +141,7 @@ export class Playground {
     for (const m of this.members) {
       api.addMember(guildId, {
         user: { id: m.id, username: m.name.toLowerCase(), global_name: m.name },
-        roles: m.label === 'moderator' ? [this.moderatorRoleId] : [],
+        roles: m.label === 'moderator' ? [moderatorRoleId] : [],
       });
     }
   }
@@ -133,16 +157,51 @@ export class Playground {
       modules: options.modules,
       web: (req, res) => ready.playground!.handle(req, res),
     });
-    ready.playground = new Playground(api, options);
-    return ready.playground;
+    const playground = new Playground(api, options);
+    if (options.stateFile) {
+      playground.restore(options.stateFile);
+      playground.saver = setInterval(() => playground.save(options.stateFile!), SAVE_EVERY_MS);
+      playground.saver.unref();
+    }
+    ready.playground = playground;
+    return playground;
+  }
+
+  /** Puts back the guild a previous run saved (ids included, so Coinhub's stored channel ids still resolve). */
+  private restore(file: string): void {
+    if (!existsSync(file)) return;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedGuild;
+    const { guildId } = this.options;
+    this.api.channels.clear();
+    for (const c of saved.channels) this.api.channels.set(c.id, c);
+    this.api.messages.clear();
+    for (const [channelId, list] of saved.messages) this.api.messages.set(channelId, list);
+    this.api.roles.set(guildId, saved.roles);
+    this.api.members.set(guildId, new Map(saved.members.map((m) => [m.user.id, m])));
+    this.savedVersion = this.api.version;
+  }
+
+  private save(file: string): void {
+    if (this.api.version === this.savedVersion) return;
+    const { guildId } = this.options;
+    const saved: SavedGuild = {
+      channels: [...this.api.channels.values()],
+      messages: [...this.api.messages.entries()],
+      roles: this.api.roles.get(guildId) ?? [],
+      members: [...(this.api.members.get(guildId)?.values() ?? [])],
+    };
+    writeFileSync(file, JSON.stringify(saved), { mode: 0o600 });
+    this.savedVersion = this.api.version;
   }
 
   get url(): string {
     return this.api.webUrl;
   }
 
-  close(): Promise<void> {
-    return this.api.close();
+  async close(): Promise<void> {
+    clearInterval(this.saver);
+    if (this.options.stateFile) this.save(this.options.stateFile);
+    await this.api.close();
   }
 
   private member(id: unknown): PlaygroundMember {

@@ -19,7 +19,7 @@ let db: TestDatabase;
 let playground: Playground;
 let server: ServerProcess;
 let listingId: string;
-let send: (args: string[]) => ReturnType<typeof run>;
+let send: (args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
 beforeAll(async () => {
   db = await createTestDatabase(4);
