@@ -6,11 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { Routes } from 'discord-api-types/v10';
 import { loadDotEnv } from '../config/env.ts';
 import { portTaken } from '../functions/port.ts';
-import { createDiscordRest } from '../discord/rest.ts';
-import { registry } from '../functions/interactions/registry.ts';
 import { DEV_DIR, devIdentity, ROOT } from './identity.ts';
 import { Playground } from './web/playground.ts';
 
@@ -45,10 +42,7 @@ async function main(): Promise<number> {
     port: playgroundPort,
     stateFile: path.join(DEV_DIR, 'playground-guild.json'),
   });
-  const rest = createDiscordRest({ DISCORD_API_BASE: playground.api.url, DISCORD_TOKEN: identity.botToken });
-  await rest.put(Routes.applicationGuildCommands(identity.applicationId, identity.guildId), {
-    body: registry.commands.map((c) => c.definition),
-  });
+  await playground.registerCommands();
 
   const env = {
     ...DEV_DEFAULTS,

@@ -7,8 +7,11 @@ import {
   InteractionResponseType,
   MessageFlags,
   PermissionFlagsBits,
+  Routes,
   type APIApplicationCommandOption,
 } from 'discord-api-types/v10';
+import { createDiscordRest } from '../../discord/rest.ts';
+import { registry } from '../../functions/interactions/registry.ts';
 import {
   FakeDiscordApi,
   type FakeChannel,
@@ -196,6 +199,18 @@ export class Playground {
 
   get url(): string {
     return this.api.webUrl;
+  }
+
+  get guildId(): string {
+    return this.options.guildId;
+  }
+
+  /** Registers Coinhub's slash commands in the guild, through the REST route `npm run register` uses. */
+  async registerCommands(): Promise<void> {
+    const rest = createDiscordRest({ DISCORD_API_BASE: this.api.url, DISCORD_TOKEN: this.options.botToken });
+    await rest.put(Routes.applicationGuildCommands(this.options.applicationId, this.options.guildId), {
+      body: registry.commands.map((c) => c.definition),
+    });
   }
 
   async close(): Promise<void> {

@@ -3,83 +3,60 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCatalogItem } from '../../economy/market/catalog.ts';
 import { createListing } from '../../economy/market/listings.ts';
-import { snowflake } from '../../playground/discord/http.ts';
 import { devIdentity } from '../../playground/identity.ts';
-import { Playground } from '../../playground/web/playground.ts';
-import { createTestDatabase, insertUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
-import { REDIS_URL } from '../helpers/env.ts';
+import { insertUsers } from '../helpers/db.ts';
 import { startInteractionServer } from '../helpers/interaction-server.ts';
-import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { startPlaygroundServer, type PlaygroundServer } from '../helpers/playground-server.ts';
+import { freePort } from '../helpers/server-process.ts';
 import { admin, settings } from '../market/fixtures.ts';
 
 const run = promisify(execFile);
-const BOT_TOKEN = 'discord-send-test-token';
 
-let db: TestDatabase;
-let playground: Playground;
-let server: ServerProcess;
+let rig: PlaygroundServer;
 let listingId: string;
 let send: (args: string[]) => Promise<{ stdout: string; stderr: string }>;
 
 beforeAll(async () => {
-  db = await createTestDatabase(4);
-  const [boss, seller] = await insertUsers(db.db, 2, 980_000_000_000_000_000n);
-  await createCatalogItem(db.db, admin(String(boss!.id)), {
-    name: 'Diamond sword',
-    kind: 'other',
-    basePrice: 40,
-  });
-  listingId = (
-    await createListing(
-      db.db,
-      settings,
-      { kind: 'user', userId: String(seller!.id) },
-      {
-        title: 'Iron pick',
-        description: null,
-        unitPrice: 25,
-        quantity: 1,
-      },
-    )
-  ).id;
   // discord:send signs with the development identity; the server trusts its key, as under `npm run dev`.
   const identity = devIdentity();
-  const port = await freePort();
-  const guildId = snowflake();
-  playground = await Playground.start({
-    interactionsUrl: `http://127.0.0.1:${port}/interactions`,
+  rig = await startPlaygroundServer({
     signer: identity.signer,
     applicationId: identity.applicationId,
-    guildId,
-    botToken: BOT_TOKEN,
+    seed: async (t) => {
+      const [boss, seller] = await insertUsers(t.db, 2, 980_000_000_000_000_000n);
+      await createCatalogItem(t.db, admin(String(boss!.id)), {
+        name: 'Diamond sword',
+        kind: 'other',
+        basePrice: 40,
+      });
+      const listing = await createListing(
+        t.db,
+        settings,
+        { kind: 'user', userId: String(seller!.id) },
+        {
+          title: 'Iron pick',
+          description: null,
+          unitPrice: 25,
+          quantity: 1,
+        },
+      );
+      listingId = listing.id;
+    },
   });
-  server = await startServer({
-    PORT: String(port),
-    DATABASE_URL: db.url,
-    DATABASE_POOL_MAX: '6',
-    REDIS_URL,
-    REDIS_PREFIX: testRedisPrefix(),
-    DISCORD_PUBLIC_KEY: identity.signer.publicKeyHex,
-    DISCORD_API_BASE: playground.api.url,
-    DISCORD_TOKEN: BOT_TOKEN,
-    DISCORD_CLIENT_ID: identity.applicationId,
-    GUILD_ID: guildId,
-  });
+  const { playground, server } = rig;
   send = (args) =>
     run(process.execPath, ['--import', 'tsx', 'scripts/discord-send.ts', ...args], {
       env: {
         PATH: process.env.PATH,
-        GUILD_ID: guildId,
-        PORT: String(port),
+        GUILD_ID: playground.guildId,
+        PORT: String(server.port),
         PLAYGROUND_PORT: new URL(playground.url).port,
       },
     });
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await playground?.close();
-  await db?.drop();
+  await rig?.stop();
 });
 
 describe('npm run discord:send', () => {

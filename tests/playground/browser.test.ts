@@ -1,77 +1,38 @@
-import { Routes } from 'discord-api-types/v10';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscordRest } from '../../discord/rest.ts';
 import { createCatalogItem } from '../../economy/market/catalog.ts';
-import { registry } from '../../functions/interactions/registry.ts';
-import { snowflake } from '../../playground/discord/http.ts';
-import { createDiscordSigner } from '../../playground/signer.ts';
-import { Playground } from '../../playground/web/playground.ts';
-import {
-  balanceOf,
-  createTestDatabase,
-  insertUsers,
-  testRedisPrefix,
-  type TestDatabase,
-} from '../helpers/db.ts';
-import { REDIS_URL } from '../helpers/env.ts';
-import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import type { Playground } from '../../playground/web/playground.ts';
+import { balanceOf, insertUsers, type TestDatabase } from '../helpers/db.ts';
+import { startPlaygroundServer, type PlaygroundServer } from '../helpers/playground-server.ts';
 import { admin } from '../market/fixtures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BOT_TOKEN = 'playground-test-token';
 
-let db: TestDatabase;
+let rig: PlaygroundServer;
 let playground: Playground;
-let server: ServerProcess;
+let db: TestDatabase;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  db = await createTestDatabase(4);
-  const [boss] = await insertUsers(db.db, 1, 990_000_000_000_000_000n);
-  await createCatalogItem(db.db, admin(String(boss!.id)), {
-    name: 'Diamond sword',
-    kind: 'other',
-    basePrice: 40,
+  rig = await startPlaygroundServer({
+    seed: async (t) => {
+      const [boss] = await insertUsers(t.db, 1, 990_000_000_000_000_000n);
+      await createCatalogItem(t.db, admin(String(boss!.id)), {
+        name: 'Diamond sword',
+        kind: 'other',
+        basePrice: 40,
+      });
+    },
   });
-  const port = await freePort();
-  const signer = createDiscordSigner();
-  const applicationId = snowflake();
-  const guildId = snowflake();
-  playground = await Playground.start({
-    interactionsUrl: `http://127.0.0.1:${port}/interactions`,
-    signer,
-    applicationId,
-    guildId,
-    botToken: BOT_TOKEN,
-  });
-  await createDiscordRest({ DISCORD_API_BASE: playground.api.url, DISCORD_TOKEN: BOT_TOKEN }).put(
-    Routes.applicationGuildCommands(applicationId, guildId),
-    { body: registry.commands.map((c) => c.definition) },
-  );
-  server = await startServer({
-    PORT: String(port),
-    DATABASE_URL: db.url,
-    DATABASE_POOL_MAX: '6',
-    REDIS_URL,
-    REDIS_PREFIX: testRedisPrefix(),
-    DISCORD_PUBLIC_KEY: signer.publicKeyHex,
-    DISCORD_API_BASE: playground.api.url,
-    DISCORD_TOKEN: BOT_TOKEN,
-    DISCORD_CLIENT_ID: applicationId,
-    GUILD_ID: guildId,
-  });
+  ({ playground, db } = rig);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });
 
 afterAll(async () => {
   await browser?.close();
-  const code = await server?.stop();
-  await playground?.close();
-  await db?.drop();
-  expect(code).toBe(0);
+  await rig?.stop();
 });
 
 const actAs = (key: string) => page.selectOption('#member', key);
