@@ -18,6 +18,7 @@ function depsWith(redisUrl: string): AppDeps {
     DATABASE_URL: t.url,
     REDIS_URL: redisUrl,
     DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
+    NODE_ENV: 'test',
     REDIS_PREFIX: testRedisPrefix(),
   });
   const log = createLogger('silent');
