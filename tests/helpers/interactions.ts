@@ -128,6 +128,16 @@ export function slashCommand(
   });
 }
 
+/** An autocomplete request while `actor` types `text` into the string option `option` of /`name`. */
+export function autocomplete(name: string, actor: Actor, option: string, text: string) {
+  return envelope(InteractionType.ApplicationCommandAutocomplete, actor, {
+    id: snowflake(),
+    name,
+    type: ApplicationCommandType.ChatInput,
+    options: [{ name: option, type: ApplicationCommandOptionType.String, value: text, focused: true }],
+  });
+}
+
 /** A button click on a message (by default a fresh ephemeral one). */
 export function buttonClick(customId: string, actor: Actor, messageId = snowflake()) {
   return envelope(

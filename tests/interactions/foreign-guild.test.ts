@@ -17,6 +17,7 @@ import { REDIS_URL } from '../helpers/env.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import {
   TEST_GUILD_ID,
+  autocomplete,
   buttonClick,
   modalSubmit,
   ping,
@@ -82,15 +83,15 @@ async function redisState(): Promise<string[]> {
 /** Every kind of interaction the registry answers, as `actor` would send it. */
 function everyInteraction(actor: Actor): { label: string; payload: Record<string, unknown> }[] {
   const out: { label: string; payload: Record<string, unknown> }[] = [];
-  for (const { definition, autocomplete } of registry.commands) {
+  for (const { definition, autocomplete: suggests } of registry.commands) {
     const sub = definition.options?.find((o) => o.type === ApplicationCommandOptionType.Subcommand)?.name;
     out.push({ label: `/${definition.name}`, payload: slashCommand(definition.name, actor, {}, sub) });
-    if (autocomplete) {
+    if (suggests) {
       const option = definition.options!.find((o) => 'autocomplete' in o && o.autocomplete)!;
-      const payload = slashCommand(definition.name, actor, { [option.name]: 'sw' });
-      payload.type = InteractionType.ApplicationCommandAutocomplete;
-      (payload.data as { options: { focused?: boolean }[] }).options[0]!.focused = true;
-      out.push({ label: `/${definition.name} autocomplete`, payload });
+      out.push({
+        label: `/${definition.name} autocomplete`,
+        payload: autocomplete(definition.name, actor, option.name, 'sw'),
+      });
     }
   }
   for (const { prefix } of registry.components)
