@@ -111,12 +111,7 @@ describe.skipIf(!hasCaddy)('Caddy running the Caddyfile', () => {
 
   it('proxies the API paths on both domains and serves the panel (with its SPA fallback) on the panel domain', async () => {
     for (const base of [panelUrl, apiUrl]) {
-      for (const p of [
-        '/interactions',
-        '/api/tx/stream',
-        '/auth/discord/login',
-        '/webhooks/minecraft',
-      ]) {
+      for (const p of ['/interactions', '/api/tx/stream', '/auth/discord/login', '/webhooks/minecraft']) {
         const res = await get(`${base}${p}`);
         expect(res.status, `${base}${p}`).toBe(200);
         expect(JSON.parse(res.body)).toEqual({ from: 'api', path: p });

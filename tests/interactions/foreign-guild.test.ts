@@ -12,6 +12,7 @@ import {
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findUserByDiscordId } from '../../economy/users.ts';
 import { registry } from '../../functions/interactions/registry.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
@@ -141,11 +142,7 @@ describe('interactions from outside GUILD_ID', () => {
     const member: Actor = { id: '300000000000000002', guildId: TEST_GUILD_ID };
     const { body } = await rig.send(slashCommand('daily', member));
     expect(JSON.stringify(body)).toMatch(/coins/);
-    const user = await rig.db.db
-      .selectFrom('users')
-      .select('id')
-      .where('discord_id', '=', member.id)
-      .executeTakeFirst();
+    const user = await findUserByDiscordId(rig.db.db, member.id);
     expect(user).toBeDefined();
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findUserByDiscordId } from '../../economy/users.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { autocomplete, buttonClick, slashCommand } from '../helpers/interactions.ts';
 
@@ -63,11 +64,7 @@ describe('per-user rate limit', () => {
         choices: [expect.objectContaining({ name: expect.stringContaining('Sword') })],
       });
     expect(suggested[8]).toEqual({ choices: [] });
-    const user = await rig.db.db
-      .selectFrom('users')
-      .select('id')
-      .where('discord_id', '=', typist.id)
-      .executeTakeFirst();
+    const user = await findUserByDiscordId(rig.db.db, typist.id);
     expect(user).toBeUndefined();
 
     const help = (await rig.send(buttonClick('hub:help', typist))).body;
