@@ -26,6 +26,8 @@ export interface Actor {
   roles?: string[];
   /** Sent from a DM (no member, no guild). */
   dm?: boolean;
+  /** The guild the interaction comes from (default: the place's, TEST_GUILD_ID in tests). */
+  guildId?: string;
   bot?: boolean;
 }
 
@@ -71,10 +73,13 @@ function envelope(
 ) {
   const place = { ...TEST_PLACE, ...at };
   const user = discordUser(actor);
+  const guildId = actor.guildId ?? place.guildId;
+  // Discord names who authorised the app here: the guild (0) for a server install, the user (1) in a DM.
   const who = actor.dm
-    ? { user, context: 1 }
+    ? { user, context: 1, authorizing_integration_owners: { '1': user.id } }
     : {
-        guild_id: place.guildId,
+        guild_id: guildId,
+        authorizing_integration_owners: { '0': guildId },
         member: {
           user,
           roles: actor.roles ?? [],
@@ -99,7 +104,6 @@ function envelope(
     app_permissions: '0',
     locale: 'en-US',
     entitlements: [],
-    authorizing_integration_owners: {},
     data,
     ...who,
     ...extra,
@@ -142,6 +146,16 @@ export function slashCommand(
         ? { options: opts }
         : {}),
     ...(Object.keys(users).length > 0 ? { resolved: { users } } : {}),
+  });
+}
+
+/** An autocomplete request while `actor` types `text` into the string option `option` of /`name`. */
+export function autocomplete(name: string, actor: Actor, option: string, text: string) {
+  return envelope(InteractionType.ApplicationCommandAutocomplete, actor, {
+    id: snowflake(),
+    name,
+    type: ApplicationCommandType.ChatInput,
+    options: [{ name: option, type: ApplicationCommandOptionType.String, value: text, focused: true }],
   });
 }
 

@@ -108,6 +108,8 @@ const SAVE_EVERY_MS = 1000;
 
 const THINKING = 'Coinhub is thinking…';
 const VIEW_CHANNEL = PermissionFlagsBits.ViewChannel;
+/** What a member without roles may do in the playground guild (as the interactions report it). */
+const MEMBER_PERMISSIONS = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.SendMessages;
 
 class BadRequest extends Error {}
 
@@ -488,7 +490,11 @@ export class Playground {
       channels,
       channel: shown?.id ?? null,
       messages,
-      commands: this.api.commands.get(guildId) ?? [],
+      // Like Discord, a command whose default_member_permissions the member lacks is not offered to them.
+      commands: (this.api.commands.get(guildId) ?? []).filter((c) => {
+        const needed = BigInt((c.default_member_permissions as string | null | undefined) ?? 0);
+        return member.admin || (needed & ~MEMBER_PERMISSIONS) === 0n;
+      }),
     };
   }
 
