@@ -78,6 +78,15 @@ describe('the playground in Chromium', () => {
     await expect
       .poll(() => page.locator('#channels a').allInnerTexts())
       .not.toContain('# coin-transactions🔒');
+    // Discord offers a member only the commands their permissions allow: no /setup for a player.
+    await page.fill('#command-input', '/s');
+    await expect.poll(() => page.locator('#suggestions [data-command]').count()).toBeGreaterThan(0);
+    const offered = await page
+      .locator('#suggestions [data-command]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-command')));
+    expect(offered).toContain('sell');
+    expect(offered).not.toContain('setup');
+    await page.fill('#command-input', '');
     await openChannel('coin-hub');
     await page.click('button[data-custom-id="hub:daily"]');
     await expect.poll(() => messages().innerText()).toContain('+100 coins');

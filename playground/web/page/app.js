@@ -417,6 +417,8 @@ function optionField(o) {
 }
 
 async function complete(field, option) {
+  // A suggestion request can fire after the command was sent or cancelled.
+  if (!view.command || !field.isConnected) return;
   const form = $('command-form');
   const values = { ...currentValues(form), [option.name]: field.value };
   const { definition, subcommand } = view.command;
