@@ -183,6 +183,8 @@ describe('seller controls through /listings', () => {
       .executeTakeFirstOrThrow();
     const id = await list(seller, 'Netherite ingot', 80, 2, String(item.id));
     const message = await shopMessage('Netherite ingot');
+    // The shop job saves the message id just after Discord answers; snapshot once it has.
+    await until('the #shop message id saved', async () => (await listing(id)).shop_message_id ?? undefined);
     const before = await listing(id);
 
     expect((await reprice(id, seller, '30')).content).toBe(
