@@ -5,7 +5,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
-import type { Ledger } from '../economy/ledger.ts';
 import {
   QUEUES,
   feedRefreshJob,
@@ -42,7 +41,8 @@ import type { z } from 'zod';
 export interface WorkerDeps {
   cfg: Config;
   db: Db;
-  ledger: Ledger;
+  /** The process clock (config/clock.ts). */
+  now: () => Date;
   queues: Queues;
   log: Logger;
   /** A connection the worker may block on (maxRetriesPerRequest: null). */

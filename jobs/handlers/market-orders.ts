@@ -6,8 +6,7 @@ import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitio
 import { followUpOrder } from '../market-events.ts';
 import type { WorkerDeps } from '../worker.ts';
 
-export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues'> &
-  Partial<Pick<WorkerDeps, 'ledger'>>;
+export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues' | 'now'>;
 
 /** A refusal is permanent (the order is gone or settled otherwise); `busy` is worth a retry. */
 function permanent(err: unknown): never {
