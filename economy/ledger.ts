@@ -200,10 +200,10 @@ export const ledgerBatchPlan: BatchPlan<LedgerOp> = () => {
   };
 };
 
-async function runLedgerApply(executor: Tx | Db, ops: LedgerOp[], now: Date): Promise<Row[]> {
+async function runLedgerApply(trx: Tx, ops: LedgerOp[], now: Date): Promise<Row[]> {
   const { rows } =
     await sql<Row>`select * from ledger_apply(${JSON.stringify(ops.map(toJson))}::jsonb, ${now})`.execute(
-      executor,
+      trx,
     );
   return rows;
 }
@@ -214,7 +214,7 @@ async function runLedgerApply(executor: Tx | Db, ops: LedgerOp[], now: Date): Pr
  * serialization failure (a concurrent use of the same key) or a deadlock: run it with `transact` from
  * db/client.ts, which retries it.
  */
-export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
+export async function applyInTransaction(trx: Tx, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
   const results: (LedgerResult | undefined)[] = ops.map((op) => {
     const bad = validate(op);
     return bad ? refused(bad) : undefined;
