@@ -4,7 +4,7 @@ import { marketFor } from '../../economy/market/market.ts';
 import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
 import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues' | 'now'>;
 
