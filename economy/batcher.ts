@@ -57,9 +57,9 @@ export interface BatcherOptions {
 
 /**
  * Groups concurrent requests into one database transaction each, so a burst shares one commit instead of
- * paying for one per request. The batch plan keeps conflicting requests (e.g. two claims of one user) apart. Every request
- * still commits atomically: the batch function refuses a request by returning an error outcome, without
- * writing anything for it.
+ * paying for one per request. The batch plan keeps conflicting requests (two claims of one user) apart.
+ * Every request still commits atomically: the batch function refuses a request by returning an error outcome,
+ * without writing anything for it.
  */
 export class TxBatcher<Req, Res> {
   private queue: Queued<Req, Res>[] = [];

@@ -212,7 +212,7 @@ async function runLedgerApply(trx: Tx, ops: LedgerOp[], now: Date): Promise<Row[
  * Applies operations inside the caller's transaction, in order, as few batches as the batching rules allow.
  * Invalid operations are refused in TS and never reach SQL. The caller's transaction may fail with a
  * serialization failure (a concurrent use of the same key) or a deadlock: run it with `transact` from
- * db/client.ts, which retries it.
+ * db/client.ts or a `TxBatcher`, which retry it.
  */
 export async function applyInTransaction(trx: Tx, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
   const results: (LedgerResult | undefined)[] = ops.map((op) => {
@@ -222,8 +222,9 @@ export async function applyInTransaction(trx: Tx, ops: LedgerOp[], now: Date): P
   let remaining = ops.flatMap((_op, i) => (results[i] ? [] : [i]));
   while (remaining.length > 0) {
     const admit = ledgerBatchPlan();
-    const batch = remaining.filter((i) => admit(ops[i]!));
-    const rest = remaining.filter((i) => !batch.includes(i));
+    const batch: number[] = [];
+    const rest: number[] = [];
+    for (const i of remaining) (admit(ops[i]!) ? batch : rest).push(i);
     const rows = await runLedgerApply(
       trx,
       batch.map((i) => ops[i]!),
