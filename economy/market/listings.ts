@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db, Tx } from '../../db/client.ts';
+import { transact, type Db, type Tx } from '../../db/client.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
@@ -85,7 +85,7 @@ export async function createListing(
   const sellerId = actor.kind === 'user' ? actor.userId : (data.sellerId ?? null);
   const override = actor.kind === 'admin' ? (data.guardOverrideReason ?? null) : null;
 
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     if (sellerId !== null) {
       // Locking the seller serialises their concurrent listings, so the cap cannot be raced past.
       const seller = await trx
@@ -218,7 +218,7 @@ export async function updateListing(
   patch: ListingUpdate,
 ): Promise<Listing> {
   const data = parseInput(listingUpdate, patch);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockListing(trx, listingId);
     assertCanManage(actor, before, await isFrozen(trx, actor));
     assertNotEnded(before);
@@ -288,7 +288,7 @@ async function moveListing(
   move: Move,
   reason: string | null,
 ): Promise<Listing> {
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockListing(trx, listingId);
     assertCanManage(actor, before, await isFrozen(trx, actor));
     const to = move.to(before);
@@ -350,7 +350,7 @@ export async function grantGuardOverride(
   reason: string,
 ): Promise<Listing> {
   const why = requireReason(reason);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockListing(trx, listingId);
     assertNotEnded(before);
     const row = await trx

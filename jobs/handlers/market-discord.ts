@@ -18,7 +18,7 @@ import type {
   shopRefreshJob,
 } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 const status = (err: unknown) => (err instanceof DiscordAPIError ? err.status : undefined);
 const NO_MENTIONS = { allowed_mentions: { parse: [] } };

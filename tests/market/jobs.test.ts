@@ -93,7 +93,7 @@ describe('order timers with two workers and racing sweepers', () => {
 
     // Two "processes": separate database pools, Markets and Redis connections.
     const processes = [0, 1].map(
-      () => ({ cfg, db: createDb(t.url, 5), log, queues }) satisfies MarketJobDeps,
+      () => ({ cfg, db: createDb(t.url, 5), log, queues, now: () => new Date() }) satisfies MarketJobDeps,
     );
     const changes = { expire: 0, complete: 0 };
     const count = (r: { changed: boolean }, kind: 'expire' | 'complete') => {
