@@ -4,7 +4,8 @@ import type { Db, Tx } from '../../db/client.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
-import { CATALOG_COLUMNS, toCatalogItem, type AdminActor, type CatalogItem } from './types.ts';
+import { requirePermission, type Actor } from '../rbac.ts';
+import { CATALOG_COLUMNS, toCatalogItem, type CatalogItem } from './types.ts';
 import { mapUniqueViolation, parseInput } from './validation.ts';
 
 /** Placeholders a Minecraft command template may use; the Minecraft delivery fills them in. */
@@ -64,16 +65,17 @@ function toColumns(input: z.infer<typeof catalogInput>) {
 /** Adds a catalog item (admin), audited. */
 export async function createCatalogItem(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   input: CatalogInput,
 ): Promise<CatalogItem> {
+  requirePermission(admin, 'market.manage');
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(
     () =>
       db.transaction().execute(async (trx) => {
         const row = await trx
           .insertInto('catalog_items')
-          .values({ ...toColumns(data), created_by: admin.userId })
+          .values({ ...toColumns(data), created_by: admin.kind === 'member' ? admin.userId : null })
           .returning(CATALOG_COLUMNS)
           .executeTakeFirstOrThrow();
         const item = toCatalogItem(row);
@@ -88,10 +90,11 @@ export async function createCatalogItem(
 /** Replaces a catalog item's definition (admin), audited with before and after. Existing listings keep their price. */
 export async function updateCatalogItem(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   id: string,
   input: CatalogInput,
 ): Promise<CatalogItem> {
+  requirePermission(admin, 'market.manage');
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(
     () =>
@@ -115,10 +118,11 @@ export async function updateCatalogItem(
 /** Retires or restores a catalog item (admin). Retired items cannot be listed; open listings stay. */
 export async function setCatalogItemActive(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   id: string,
   active: boolean,
 ): Promise<CatalogItem> {
+  requirePermission(admin, 'market.manage');
   return db.transaction().execute(async (trx) => {
     const before = await lockCatalogItem(trx, id);
     if (before.active === active) return before;
@@ -157,7 +161,7 @@ async function lockCatalogItem(trx: Tx, id: string): Promise<CatalogItem> {
 
 const audit = (
   trx: Tx,
-  admin: AdminActor,
+  admin: Actor,
   action: string,
   id: string,
   before: unknown,

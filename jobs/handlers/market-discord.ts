@@ -8,7 +8,8 @@ import { guildChannel } from '../../economy/guild-settings.ts';
 import { discordIdsOf, getListing, setShopMessage } from '../../economy/market/listings.ts';
 import { marketFor } from '../../economy/market/market.ts';
 import { claimRoleGrant, getOrder, roleStillBought } from '../../economy/market/orders.ts';
-import type { Order } from '../../economy/market/types.ts';
+import { RESTRICTED_KINDS, type Order } from '../../economy/market/types.ts';
+import { systemActor } from '../../economy/rbac.ts';
 import type {
   PayloadOf,
   grantRoleJob,
@@ -93,16 +94,18 @@ export async function handleOrderNotice(
   }
 }
 
-/** A `discord_role` catalog order with its role; null for other items. */
+/** A `discord_role` catalog order with its role and whether its listing is official; null for other items. */
 async function roleOrder(
   deps: WorkerDeps,
   orderId: string,
-): Promise<{ order: Order; roleId: string } | null> {
+): Promise<{ order: Order; roleId: string; official: boolean } | null> {
   const order = await getOrder(deps.db, orderId);
   if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`);
   const listing = await getListing(deps.db, order.listingId);
   const item = listing?.catalogItemId ? await getCatalogItem(deps.db, listing.catalogItemId) : undefined;
-  return item?.kind === 'discord_role' && item.roleId ? { order, roleId: item.roleId } : null;
+  return item && RESTRICTED_KINDS.includes(item.kind) && item.roleId
+    ? { order, roleId: item.roleId, official: listing!.official }
+    : null;
 }
 
 /** The REST route of the buyer's membership of `roleId` in GUILD_ID. */
@@ -128,6 +131,13 @@ export async function handleGrantRole(
   const found = await roleOrder(deps, orderId);
   if (!found) return { granted: false };
   const market = marketFor(deps);
+  if (!found.official) {
+    // Only the server shop sells roles (the database refuses such listings now; older ones may remain).
+    const { order, changed } = await market.refuseRestricted(orderId, systemActor(`grant-role:${orderId}`));
+    if (changed) await followUpOrder(deps.queues, order, 'refunded', market.now(), true);
+    deps.log.warn({ orderId }, 'role bought from a player listing: refused and refunded');
+    return { granted: false };
+  }
   const order = await claimRoleGrant(deps.db, orderId, market.now());
   if (!order) {
     const refunded = await getOrder(deps.db, orderId);
@@ -148,7 +158,7 @@ export async function handleGrantRole(
   let after: Order | undefined;
   if (order.state === 'pending') {
     try {
-      const { order: delivered, changed } = await market.markDelivered(order.id, { kind: 'system' });
+      const { order: delivered, changed } = await market.markDelivered(order.id, systemActor(`grant-role:${order.id}`));
       if (changed) {
         await followUpOrder(deps.queues, delivered, 'delivered', market.now(), false);
         after = delivered;
@@ -178,7 +188,8 @@ export async function handleRevokeRole(
 
 /** `handleRevokeRole` for an order whose role is known. */
 async function revokeRole(deps: WorkerDeps, order: Order, roleId: string): Promise<{ revoked: boolean }> {
-  if (order.state !== 'refunded') return { revoked: false };
+  // A grant never cleared never added the role: the buyer may hold it for another reason, so it stays.
+  if (order.state !== 'refunded' || order.roleGrantedAt === null) return { revoked: false };
   if (await roleStillBought(deps.db, order, roleId)) {
     deps.log.info(
       { orderId: order.id, roleId },

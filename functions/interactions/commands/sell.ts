@@ -11,6 +11,7 @@ import { referencePrice } from '../../../economy/market/pricing.ts';
 import { marketSettings } from '../../../economy/market/types.ts';
 import { announceListing } from '../components/market-shop.ts';
 import { focusedText, modalField, stringOption } from '../options.ts';
+import { interactionActor } from '../permissions.ts';
 import { NO_CHOICES, reply, showModal } from '../responses.ts';
 import type { Command, ModalHandler } from '../types.ts';
 
@@ -70,7 +71,7 @@ export const sellModalHandler: ModalHandler = {
     const listing = await createListing(
       ctx.deps.db,
       marketSettings(ctx.deps.cfg),
-      { kind: 'user', userId: ctx.user.id },
+      await interactionActor(ctx),
       {
         ...(catalogItemId ? { catalogItemId } : {}),
         title: modalField(interaction, 'title'),

@@ -17,6 +17,7 @@ import { marketFor } from '../../../economy/market/market.ts';
 import type { Listing, Order } from '../../../economy/market/types.ts';
 import type { OrderEvent } from '../../../discord/views/market.ts';
 import { followUpOrder, grantBoughtRole, refreshShopListing } from '../../../jobs/market-events.ts';
+import { interactionActor } from '../permissions.ts';
 import { closePrompt, reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
@@ -135,10 +136,9 @@ export const marketShopComponents: ComponentHandler[] = [
       if (!promptId || !listingId)
         return closePrompt('This purchase prompt is broken; open the listing again.');
       try {
-        const { order, listing, replayed } = await marketFor(ctx.deps).buy({
+        const { order, listing, replayed } = await marketFor(ctx.deps).buy(await interactionActor(ctx), {
           key: `discord:${promptId}`,
           listingId,
-          buyerId: ctx.user.id,
           quantity: Number(qty),
           expectedUnitPrice: Number(price),
         });
