@@ -31,6 +31,8 @@ describe('config', () => {
     [{ ROLE: 'web' }, 'ROLE'],
     [{ PORT: '70000' }, 'PORT'],
     [{ DAILY_TIMEZONE: 'Mars/Olympus' }, 'DAILY_TIMEZONE must be an IANA time zone'],
+    [{ MARKET_FEE: '99.995' }, 'MARKET_FEE must be below 100'],
+    [{ MARKET_FEE: '100' }, 'MARKET_FEE must be below 100'],
   ])('names the bad variable: %o', (patch, message) => {
     expect(() => parseConfig({ ...minimal, ...patch })).toThrow(message);
   });

@@ -5,7 +5,7 @@ import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
 import { requirePermission, type Actor } from '../rbac.ts';
-import { CATALOG_COLUMNS, toCatalogItem, type CatalogItem } from './types.ts';
+import { CATALOG_COLUMNS, RESTRICTED_KINDS, toCatalogItem, type CatalogItem } from './types.ts';
 import { mapUniqueViolation, parseInput } from './validation.ts';
 
 /** Placeholders a Minecraft command template may use; the Minecraft delivery fills them in. */
@@ -100,6 +100,21 @@ export async function updateCatalogItem(
     () =>
       db.transaction().execute(async (trx) => {
         const before = await lockCatalogItem(trx, id);
+        if (data.kind !== before.kind && RESTRICTED_KINDS.includes(data.kind)) {
+          const listed = await trx
+            .selectFrom('listings')
+            .select('id')
+            .where('catalog_item_id', '=', id)
+            .where('official', '=', false)
+            .executeTakeFirst();
+          if (listed) {
+            throw new AppError(
+              'catalog_kind_in_use',
+              `Players have listed ${before.name}; only the server shop may sell a ${data.kind.replace('_', ' ')}. Create a new item instead.`,
+              409,
+            );
+          }
+        }
         const row = await trx
           .updateTable('catalog_items')
           .set({ ...toColumns(data), updated_at: sql`now()` })
