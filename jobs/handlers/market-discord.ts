@@ -1,7 +1,7 @@
 import { DiscordAPIError } from '@discordjs/rest';
 import { Routes, type APIChannel, type APIMessage } from 'discord-api-types/v10';
 import { UnrecoverableError } from 'bullmq';
-import { orderNotice, renderListing } from '../../discord/views/market.ts';
+import { listingTitle, orderNotice, renderListing } from '../../discord/views/market.ts';
 import { AppError } from '../../economy/errors.ts';
 import { getCatalogItem } from '../../economy/market/catalog.ts';
 import { guildChannel } from '../../economy/guild-settings.ts';
@@ -71,7 +71,7 @@ export async function handleOrderNotice(
   const body = {
     ...orderNotice(event, {
       order,
-      title: listing?.title ?? 'an item',
+      title: listing ? listingTitle(listing) : 'an item',
       viewer: to,
       buyerDiscordId: ids.get(order.buyerId)!,
       sellerDiscordId: order.sellerId ? (ids.get(order.sellerId) ?? null) : null,

@@ -1,5 +1,6 @@
 import { HUB_BUTTONS } from '../../../discord/views/hub.ts';
 import {
+  listingTitle,
   MARKET_IDS,
   renderBuyPrompt,
   renderListing,
@@ -82,7 +83,7 @@ export function renderOrderFor(
 ) {
   return renderOrder({
     order,
-    title: listing?.title ?? 'an item',
+    title: listing ? listingTitle(listing) : 'an item',
     viewer: order.buyerId === ctx.user.id ? 'buyer' : 'seller',
     buyerDiscordId: discordIds.get(order.buyerId)!,
     sellerDiscordId: order.sellerId ? (discordIds.get(order.sellerId) ?? null) : null,
