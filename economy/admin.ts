@@ -129,14 +129,21 @@ export async function freezeUser(
 ): Promise<FreezeResult> {
   requirePermission(actor, 'user.freeze');
   const reason = checkReason(input.reason, true)!;
-  if (actingUser(actor) === input.userId) throw new AppError('freeze_self', 'You cannot freeze your own wallet.');
+  if (actingUser(actor) === input.userId)
+    throw new AppError('freeze_self', 'You cannot freeze your own wallet.');
   return transact(deps.db, async (trx) => {
     const user = await lockUser(trx, input.userId);
     if (user.frozen) return { changed: false, frozen: true, audit: null };
     const at = deps.now();
     await trx
       .updateTable('users')
-      .set({ frozen: true, frozen_reason: reason, frozen_at: at, frozen_by: actingUser(actor) ?? null, updated_at: at })
+      .set({
+        frozen: true,
+        frozen_reason: reason,
+        frozen_at: at,
+        frozen_by: actingUser(actor) ?? null,
+        updated_at: at,
+      })
       .where('id', '=', input.userId)
       .execute();
     const audit = await auditAction(trx, actor, {
@@ -400,13 +407,7 @@ async function assertMayRefund(trx: Tx, actor: Actor, t: TransferRow): Promise<v
   }
 }
 
-function auditRefund(
-  trx: Tx,
-  actor: Actor,
-  t: TransferRow,
-  result: RefundResult,
-  reason: string | null,
-) {
+function auditRefund(trx: Tx, actor: Actor, t: TransferRow, result: RefundResult, reason: string | null) {
   return auditAction(trx, actor, {
     action: 'tx.refund',
     target: { type: 'transfer', id: t.id },

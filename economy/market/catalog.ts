@@ -63,11 +63,7 @@ function toColumns(input: z.infer<typeof catalogInput>) {
 }
 
 /** Adds a catalog item (admin), audited. */
-export async function createCatalogItem(
-  db: Db,
-  admin: Actor,
-  input: CatalogInput,
-): Promise<CatalogItem> {
+export async function createCatalogItem(db: Db, admin: Actor, input: CatalogInput): Promise<CatalogItem> {
   requirePermission(admin, 'market.manage');
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(

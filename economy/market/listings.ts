@@ -102,7 +102,8 @@ export async function createListing(
   if (data.official && data.sellerId !== undefined) {
     throw new AppError('invalid_input', 'An official listing has no seller.', 400);
   }
-  const staff = data.official === true || data.sellerId !== undefined || data.guardOverrideReason !== undefined;
+  const staff =
+    data.official === true || data.sellerId !== undefined || data.guardOverrideReason !== undefined;
   requirePermission(actor, staff ? 'market.manage' : 'market.trade');
   const me = actor.kind === 'member' ? actor.userId : null;
   const sellerId = data.official ? null : (data.sellerId ?? me);

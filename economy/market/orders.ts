@@ -547,7 +547,8 @@ function actingAs(spec: Spec, req: TransitionRequest, order: Order, frozen: Read
   else if (order.sellerId !== null && actor.userId === order.sellerId && spec.who.includes('seller'))
     who = 'seller';
   // An official listing has no seller: staff who manage the market act for it.
-  else if (order.sellerId === null && spec.who.includes('seller') && can(actor, 'market.manage')) who = 'admin';
+  else if (order.sellerId === null && spec.who.includes('seller') && can(actor, 'market.manage'))
+    who = 'admin';
   if (who === null) throw refuse();
   requirePermission(actor, NEEDS[who]);
   if (who !== 'admin' && frozen.has(actor.userId)) {

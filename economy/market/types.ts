@@ -66,11 +66,7 @@ export interface Listing {
 
 export type OrderState = 'pending' | 'delivered' | 'completed' | 'refunded' | 'disputed';
 export type RefundReason =
-  | 'seller_cancelled'
-  | 'buyer_cancelled'
-  | 'admin_refund'
-  | 'escrow_expired'
-  | 'restricted_item';
+  'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'restricted_item';
 
 export interface Order {
   id: string;

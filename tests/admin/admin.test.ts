@@ -6,10 +6,10 @@ import {
   noteTransfer,
   refundTransfer,
   unfreezeUser,
-  type AdminActor,
   type AdminDeps,
 } from '../../economy/admin.ts';
 import { recentAuditForUser } from '../../economy/audit.ts';
+import type { Actor, Role } from '../../economy/rbac.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import {
@@ -30,7 +30,13 @@ let alice: string;
 let bob: string;
 let carol: string;
 const now = () => new Date();
-const as = (userId: string, role: AdminActor['role'], requestId: string | null = null): AdminActor => ({
+let requests = 0;
+const as = (
+  userId: string,
+  role: Role | null,
+  requestId = `request-${++requests}`,
+): Extract<Actor, { kind: 'member' }> => ({
+  kind: 'member',
   userId,
   role,
   source: 'discord',
@@ -127,7 +133,7 @@ describe('adjustBalance', () => {
   it('refuses bad input, more than the wallet holds, and roles without the permission, changing nothing', async () => {
     const before = await transferCount();
     const audits = (await auditRows('balance.adjust')).length;
-    const attempt = (actor: AdminActor, amount: number, reason = 'x') =>
+    const attempt = (actor: ReturnType<typeof as>, amount: number, reason = 'x') =>
       adjustBalance(deps, actor, { userId: alice, amount, reason, key: `bad:${amount}:${actor.role}` });
     await expect(attempt(as(admin, 'admin'), -5000)).rejects.toMatchObject({ code: 'insufficient_funds' });
     await expect(attempt(as(admin, 'admin'), 0)).rejects.toMatchObject({ code: 'invalid_amount' });

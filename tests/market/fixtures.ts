@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/client.ts';
-import type { AdminActor, MarketSettings } from '../../economy/market/types.ts';
+import type { MarketSettings } from '../../economy/market/types.ts';
+import type { Actor, Role } from '../../economy/rbac.ts';
 
 export const settings: MarketSettings = {
   feePct: 5,
@@ -14,12 +15,17 @@ export const settings: MarketSettings = {
   refWindowDays: 30,
 };
 
-export const admin = (userId: string): AdminActor => ({
-  kind: 'admin',
+/** A member acting from the panel: staff with `role`, or a plain player (`role` null). */
+export const member = (userId: string, role: Role | null): Actor => ({
+  kind: 'member',
   userId,
-  role: 'admin',
+  role,
   source: 'panel',
+  requestId: `req-${userId}-${role ?? 'player'}`,
 });
+
+export const admin = (userId: string): Actor => member(userId, 'admin');
+export const player = (userId: string): Actor => member(userId, null);
 
 /** Derived balance of a system account (fees, burn, escrow): the sum of its transfers. */
 export async function systemBalance(db: Db, id: string): Promise<number> {

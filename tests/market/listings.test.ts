@@ -21,14 +21,14 @@ import {
 } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { admin, clock, freeze, settings } from './fixtures.ts';
+import { admin, clock, freeze, player, settings } from './fixtures.ts';
 
 let t: TestDatabase;
 let a: string;
 let b: string;
 let boss: string;
 let frozen: string;
-const me = (userId: string) => ({ kind: 'user' as const, userId });
+const me = (userId: string) => player(userId);
 
 beforeAll(async () => {
   t = await createTestDatabase(10);
@@ -194,7 +194,7 @@ describe('listings', () => {
     });
     expect(listing.title).toBe('Gold');
     const market = new Market(t.db, settings, { now: clock().now });
-    await market.buy({ key: 'g1', listingId: listing.id, buyerId: b, quantity: 2, expectedUnitPrice: 100 });
+    await market.buy(player(b), { key: 'g1', listingId: listing.id, quantity: 2, expectedUnitPrice: 100 });
     expect((await refusal(updateListing(t.db, settings, me(a), listing.id, { quantityTotal: 1 }))).code).toBe(
       'quantity_below_sold',
     );
@@ -215,6 +215,7 @@ describe('listings', () => {
 
   it('pause, resume, cancel and an audited admin removal', async () => {
     const listing = await createListing(t.db, settings, admin(boss), {
+      official: true,
       title: 'Official cape',
       unitPrice: 700,
       quantity: 2,
