@@ -200,7 +200,10 @@ export async function listCatalog(db: Db, options: { activeOnly?: boolean } = {}
   return rows.map(toCatalogItem);
 }
 
-/** Active catalog items whose name contains `query`, names starting with it first: autocomplete for /sell. */
+/**
+ * Active catalog items players may list (not those only the server shop sells) whose name contains `query`,
+ * names starting with it first: autocomplete for /sell.
+ */
 export async function searchCatalog(db: Db, query: string, limit = 25): Promise<CatalogItem[]> {
   const needle = query.trim().toLowerCase().slice(0, 100);
   const pattern = `%${escapeLike(needle)}%`;
@@ -208,6 +211,7 @@ export async function searchCatalog(db: Db, query: string, limit = 25): Promise<
     .selectFrom('catalog_items')
     .select(CATALOG_COLUMNS)
     .where('active', '=', true)
+    .where('kind', 'not in', RESTRICTED_KINDS)
     .where(sql<boolean>`lower(name) like ${pattern}`)
     .orderBy(sql`lower(name) like ${`${escapeLike(needle)}%`}`, 'desc')
     .orderBy(sql`lower(name)`)

@@ -215,12 +215,10 @@ export function assertCanManage(actor: Actor, listing: Listing, actorFrozen: boo
     }
     return true;
   }
-  if (!can(actor, 'market.manage')) {
-    if (actor.kind === 'member' && actor.role === null) {
-      throw new AppError('not_your_listing', 'Only the seller can change this listing.', 403);
-    }
-    requirePermission(actor, 'market.manage');
+  if (!listing.official && !can(actor, 'market.manage')) {
+    throw new AppError('not_your_listing', 'Only the seller can change this listing.', 403);
   }
+  requirePermission(actor, 'market.manage');
   return false;
 }
 

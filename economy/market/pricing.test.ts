@@ -169,7 +169,6 @@ describe('reference price rollup', () => {
     expect((err as AppError).message).toContain('500 coins');
 
     const listing = await createListing(t.db, settings, admin(boss), {
-      official: true,
       catalogItemId: item.id,
       unitPrice: 10,
       quantity: 1,

@@ -3,13 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
 import { until } from '../helpers/wait.ts';
-import { insertRoleItem, marketClient } from './discord-client.ts';
+import { insertOfficialListing, insertRoleItem, marketClient } from './discord-client.ts';
 
 const ROLE_ID = '930000000000000002';
 /** The REST calls one job attempt makes when Discord keeps failing: the first and the client's own retries. */
 const ATTEMPT_CALLS = DefaultRestOptions.retries + 1;
 let rig: InteractionServer;
-const { actor, send, fund, list, buy, order } = marketClient(() => rig, 700000000000000000n);
+const { actor, send, fund, buy, order } = marketClient(() => rig, 700000000000000000n);
 
 /** Who holds ROLE_ID in the fake guild: a PUT the fake applied adds the member, a DELETE removes them. */
 const members = new Set<string>();
@@ -40,9 +40,10 @@ beforeAll(async () => {
     return { status: 204 };
   });
   const itemId = await insertRoleItem(rig, ROLE_ID);
-  seller = actor();
+  // The server shop sells the role; a Discord Administrator (an owner) acts as its seller.
+  seller = actor({ admin: true });
   await fund(seller, 0);
-  listingId = await list(seller, 'VIP', 100, 10, itemId);
+  listingId = await insertOfficialListing(rig, itemId, 'VIP', 100, 10);
 });
 
 afterAll(async () => {

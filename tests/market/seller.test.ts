@@ -9,7 +9,14 @@ import {
   type Actor,
 } from '../helpers/interactions.ts';
 import { until } from '../helpers/wait.ts';
-import { customIds, insertRoleItem, marketClient, text, type Data } from './discord-client.ts';
+import {
+  customIds,
+  insertOfficialListing,
+  insertRoleItem,
+  marketClient,
+  text,
+  type Data,
+} from './discord-client.ts';
 import { admin, freeze, settings } from './fixtures.ts';
 
 const SHOP_CHANNEL = '920000000000000001';
@@ -154,6 +161,7 @@ describe('seller controls through /listings', () => {
     const boss = actor({ admin: true });
     const bossId = await fund(boss, 0);
     const official = await createListing(rig.db.db, settings, admin(bossId), {
+      official: true,
       title: 'Server banner',
       unitPrice: 500,
       quantity: 10,
@@ -258,10 +266,11 @@ describe('refunding a discord_role order after the role was granted', () => {
         : { status: 204 },
     );
     const itemId = await insertRoleItem(rig, ROLE_ID);
-    seller = actor();
+    // The server shop sells the role; a Discord Administrator (an owner) acts as its seller.
+    seller = actor({ admin: true });
     await fund(seller, 0);
     await fund(boss, 0);
-    listingId = await list(seller, 'VIP', 100, 10, itemId);
+    listingId = await insertOfficialListing(rig, itemId, 'VIP', 100, 10);
   });
 
   /** Buys one VIP and waits until the worker granted the role and marked the order delivered. */

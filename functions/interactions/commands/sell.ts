@@ -8,7 +8,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.ts';
 import { createListing } from '../../../economy/market/listings.ts';
 import { referencePrice } from '../../../economy/market/pricing.ts';
-import { marketSettings } from '../../../economy/market/types.ts';
+import { marketSettings, RESTRICTED_KINDS } from '../../../economy/market/types.ts';
 import { announceListing } from '../components/market-shop.ts';
 import { focusedText, modalField, stringOption } from '../options.ts';
 import { interactionActor } from '../permissions.ts';
@@ -35,7 +35,7 @@ export const sellCommand: Command = {
   async handle(ctx, interaction) {
     const itemId = stringOption(interaction, 'item');
     const item = itemId ? await getCatalogItem(ctx.deps.db, itemId) : undefined;
-    if (itemId && (!item || !item.active)) {
+    if (itemId && (!item || !item.active || RESTRICTED_KINDS.includes(item.kind))) {
       throw new AppError('catalog_item_not_found', 'Pick a catalog item from the suggestions.', 404);
     }
     const reference = item ? (await referencePrice(ctx.deps.db, item.id)).reference : null;
