@@ -59,7 +59,7 @@ export class Market {
   }
 
   /** The member buys `quantity` units at the price they saw, for themselves (`market.trade`); idempotent by `key`. */
-  buy(actor: Actor, req: Omit<BuyRequest, 'buyerId'>): Promise<Purchase> {
+  async buy(actor: Actor, req: Omit<BuyRequest, 'buyerId'>): Promise<Purchase> {
     requirePermission(actor, 'market.trade');
     if (actor.kind !== 'member') throw new Error('unreachable: only members trade');
     return this.buys.submit({ ...req, buyerId: actor.userId });

@@ -16,6 +16,7 @@ import { can, requirePermission, type Action, type Actor } from '../rbac.ts';
 import {
   LISTING_COLUMNS,
   ORDER_COLUMNS,
+  RESTRICTED_KINDS,
   coins,
   toListing,
   toOrder,
@@ -593,7 +594,14 @@ export async function transitionInTransaction(
   const rows = await trx
     .selectFrom('orders as o')
     .innerJoin('listings as l', 'l.id', 'o.listing_id')
-    .select([...ORDER_COLUMNS.map((c) => `o.${c}` as const), 'l.catalog_item_id', 'l.guard_override'])
+    .leftJoin('catalog_items as c', 'c.id', 'l.catalog_item_id')
+    .select([
+      ...ORDER_COLUMNS.map((c) => `o.${c}` as const),
+      'l.catalog_item_id',
+      'l.guard_override',
+      'l.official',
+      'c.kind as item_kind',
+    ])
     .where('o.id', 'in', ids)
     .orderBy('o.id')
     .forUpdate('o')
@@ -621,6 +629,11 @@ export async function transitionInTransaction(
     const row = found.get(req.orderId);
     if (!row) {
       out[index] = fail('order_not_found', 'That order does not exist.', 404);
+      continue;
+    }
+    const restricted = !row.official && row.item_kind !== null && RESTRICTED_KINDS.includes(row.item_kind);
+    if (req.kind === 'refuse_restricted' && !restricted) {
+      out[index] = fail('not_restricted', 'Players may sell this item; the order stands.', 409);
       continue;
     }
     try {

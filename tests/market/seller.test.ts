@@ -45,10 +45,20 @@ afterAll(async () => {
 const click = (customId: string, who: Actor, type = 4) => send(buttonClick(customId, who), type);
 
 /** The #shop message of a listing, once the worker has posted it. */
+/** The #shop message of a listing, once the worker has saved its id (the fake shows it before that). */
 const shopMessage = (title: string) =>
-  until(`the #shop message of ${title}`, () =>
-    rig.discord.channelMessages(SHOP_CHANNEL).find((m) => JSON.stringify(m.embeds).includes(title)),
-  );
+  until(`the #shop message of ${title}`, async () => {
+    const message = rig.discord
+      .channelMessages(SHOP_CHANNEL)
+      .find((m) => JSON.stringify(m.embeds).includes(title));
+    if (!message) return undefined;
+    const saved = await rig.db.db
+      .selectFrom('listings')
+      .select('id')
+      .where('shop_message_id', '=', message.id)
+      .executeTakeFirst();
+    return saved && message;
+  });
 
 /** Waits for an edit of a #shop message, after the first `seen` edits, whose body contains `needle`. */
 const shopEdit = (messageId: string, seen: number, needle: string) =>
