@@ -433,3 +433,64 @@ describe('audit trail', () => {
     await expect(sql`delete from audit_log`.execute(t.db)).rejects.toThrow(/append-only/);
   });
 });
+
+describe('refunds that are adjustments in disguise', () => {
+  it('a moderator cannot refund a transfer they are a party to; with balance.adjust they can', async () => {
+    const [party, payee] = (await insertUsers(t.db, 2, 600_000_000_000_000_000n)).map((u) => u.id) as [
+      string,
+      string,
+    ];
+    await fundWallets(ledger, [party], 500);
+    const toMod = await ledger.transfer({
+      key: 'party-1',
+      debit: alice,
+      credit: party,
+      amount: 20,
+      reason: 'pay',
+    });
+    const fromMod = await ledger.transfer({
+      key: 'party-2',
+      debit: party,
+      credit: payee,
+      amount: 30,
+      reason: 'pay',
+    });
+    const before = await transferCount();
+    for (const id of [toMod.transferId, fromMod.transferId]) {
+      await expect(refundTransfer(deps, as(party, 'moderator'), { transferId: id })).rejects.toMatchObject({
+        code: 'refund_own',
+        status: 403,
+      });
+    }
+    expect(await transferCount()).toBe(before);
+    expect(await auditRows('tx.refund', fromMod.transferId)).toHaveLength(0);
+    const byAdmin = await refundTransfer(deps, as(party, 'admin'), { transferId: fromMod.transferId });
+    expect(byAdmin).toMatchObject({ changed: true, outcome: 'reversed', amount: 30 });
+  });
+
+  it("reversing an admin's mint or burn needs balance.adjust: refused to a moderator, allowed to an owner", async () => {
+    const mint = await adjustBalance(deps, as(admin, 'admin'), {
+      userId: carol,
+      amount: 40,
+      reason: 'event prize',
+      key: 'mint-reverse',
+    });
+    const burn = await adjustBalance(deps, as(admin, 'admin'), {
+      userId: carol,
+      amount: -15,
+      reason: 'penalty',
+      key: 'burn-reverse',
+    });
+    const carolBefore = await balance(carol);
+    for (const id of [mint.transferId, burn.transferId]) {
+      await expect(refundTransfer(deps, as(mod, 'moderator'), { transferId: id })).rejects.toMatchObject({
+        code: 'forbidden',
+        status: 403,
+      });
+    }
+    expect(await balance(carol)).toBe(carolBefore);
+    const owner = await refundTransfer(deps, as(alice, 'owner'), { transferId: mint.transferId });
+    expect(owner).toMatchObject({ changed: true, amount: 40 });
+    expect(await balance(carol)).toBe(carolBefore - 40);
+  });
+});

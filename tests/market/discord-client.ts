@@ -151,10 +151,10 @@ export async function insertOfficialListing(
 }
 
 /** A `discord_role` catalog item granting `roleId`, for the role grant and revoke tests; returns its id. */
-export async function insertRoleItem(rig: InteractionServer, roleId: string): Promise<string> {
+export async function insertRoleItem(rig: InteractionServer, roleId: string, name = 'VIP'): Promise<string> {
   const item = await rig.db.db
     .insertInto('catalog_items')
-    .values({ name: 'VIP', kind: 'discord_role', role_id: roleId, base_price: 100 })
+    .values({ name, kind: 'discord_role', role_id: roleId, base_price: 100 })
     .returning('id')
     .executeTakeFirstOrThrow();
   return String(item.id);

@@ -7,7 +7,7 @@ import { dueOrders, getOrder } from '../../economy/market/orders.ts';
 import type { Order } from '../../economy/market/types.ts';
 import { balanceOf, createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
 import { systemActor } from '../../economy/rbac.ts';
-import { admin, clock, freeze, player, settings, systemBalance } from './fixtures.ts';
+import { admin, clock, freeze, member, player, settings, systemBalance } from './fixtures.ts';
 
 const system = systemActor('test-timer');
 
@@ -391,5 +391,77 @@ describe('races', () => {
       expect(moves.filter((x) => x.phase !== 'pending').length).toBeLessThanOrEqual(2);
       expect(moves.some((x) => x.phase === 'void') && moves.some((x) => x.phase === 'post')).toBe(false);
     }
+  });
+});
+
+describe('frozen accounts and escrow', () => {
+  it("a frozen buyer's or seller's own transitions are refused; staff still settle their orders", async () => {
+    const [frozenBuyer, frozenSeller] = await fundedUsers(t.db, 2, 1000, 330_000_000_000_000_000n);
+    const listing = await createListing(t.db, { ...settings, maxActiveListings: 1000 }, player(seller), {
+      title: 'Escrowed goods',
+      unitPrice: 40,
+      quantity: 5,
+    });
+    const bought = async (key: string) =>
+      (
+        await market.buy(player(frozenBuyer!), {
+          key,
+          listingId: listing.id,
+          quantity: 1,
+          expectedUnitPrice: 40,
+        })
+      ).order;
+    const a = await bought('fb-a');
+    const b = await bought('fb-b');
+    await market.markDelivered(a.id, player(seller));
+    await freeze(t.db, frozenBuyer!);
+    const sellerBefore = await balanceOf(t.db, seller);
+    for (const attempt of [
+      () => market.confirmReceived(a.id, player(frozenBuyer!)),
+      () => market.dispute(a.id, player(frozenBuyer!), 'changed my mind'),
+      () => market.cancelByBuyer(b.id, player(frozenBuyer!)),
+    ]) {
+      expect((await refusal(attempt())).code).toBe('account_frozen');
+    }
+    expect((await getOrder(t.db, a.id))!.state).toBe('delivered');
+    expect((await getOrder(t.db, b.id))!.state).toBe('pending');
+    expect(await balanceOf(t.db, seller)).toBe(sellerBefore);
+    // Staff acting on a frozen player's orders are not refused.
+    expect((await market.adminFulfil(a.id, admin(boss), 'delivered, per ticket')).order.state).toBe(
+      'completed',
+    );
+    expect((await market.adminRefund(b.id, admin(boss), 'frozen account')).order.state).toBe('refunded');
+
+    const own = await createListing(t.db, settings, player(frozenSeller!), {
+      title: 'Frozen seller goods',
+      unitPrice: 40,
+      quantity: 2,
+    });
+    const { order: c } = await market.buy(player(buyer), {
+      key: 'fs-c',
+      listingId: own.id,
+      quantity: 1,
+      expectedUnitPrice: 40,
+    });
+    await freeze(t.db, frozenSeller!);
+    expect((await refusal(market.markDelivered(c.id, player(frozenSeller!)))).code).toBe('account_frozen');
+    expect((await refusal(market.cancelBySeller(c.id, player(frozenSeller!)))).code).toBe('account_frozen');
+    expect((await getOrder(t.db, c.id))!.state).toBe('pending');
+  });
+});
+
+describe('staff settling their own orders', () => {
+  it('a moderator cannot refund or fulfil an order they are a party to; an admin can', async () => {
+    const o = await order(100, 1);
+    expect((await refusal(market.adminRefund(o.id, member(buyer, 'moderator'), 'refund me'))).code).toBe(
+      'own_order',
+    );
+    expect((await refusal(market.adminFulfil(o.id, member(seller, 'moderator'), 'pay me'))).code).toBe(
+      'own_order',
+    );
+    expect((await getOrder(t.db, o.id))!.state).toBe('pending');
+    expect((await market.adminRefund(o.id, member(buyer, 'admin'), 'admin may')).order.state).toBe(
+      'refunded',
+    );
   });
 });

@@ -1,5 +1,7 @@
 import { DefaultRestOptions } from '@discordjs/rest';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { balanceOf } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
 import { until } from '../helpers/wait.ts';
@@ -113,5 +115,53 @@ describe('granting a bought discord_role', () => {
     await until('the late grant', () => roleCalls('PUT', buyer).find((c) => c.status === 204));
     await roleTakenBack(buyer);
     expect(await order(orderId)).toMatchObject({ state: 'refunded', refund_reason: 'seller_cancelled' });
+  });
+});
+
+describe('a role on a player listing (written before the database refused them)', () => {
+  it('is never granted: the grant job refuses the order and refunds the buyer', async () => {
+    const itemId = await insertRoleItem(rig, '930000000000000003', 'Moderator badge');
+    const reseller = actor();
+    const resellerId = await fund(reseller, 0);
+    // The database refuses such a listing now (below), so the old one is written with its trigger off.
+    await expect(
+      rig.db.db
+        .insertInto('listings')
+        .values({
+          seller_id: resellerId,
+          catalog_item_id: itemId,
+          title: 'VIP',
+          unit_price: 50,
+          quantity_total: 5,
+          quantity_left: 5,
+        })
+        .execute(),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'listings_restricted_item' });
+    const legacy = await rig.db.db.transaction().execute(async (trx) => {
+      await sql`alter table listings disable trigger listings_restricted_items`.execute(trx);
+      const row = await trx
+        .insertInto('listings')
+        .values({
+          seller_id: resellerId,
+          catalog_item_id: itemId,
+          title: 'VIP',
+          unit_price: 50,
+          quantity_total: 5,
+          quantity_left: 5,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await sql`alter table listings enable trigger listings_restricted_items`.execute(trx);
+      return String(row.id);
+    });
+    const buyer = actor();
+    const buyerId = await fund(buyer, 500);
+    const { orderId } = await buy(buyer, legacy);
+    await until('the refusal', async () => (await order(orderId)).state === 'refunded');
+    expect(await order(orderId)).toMatchObject({ refund_reason: 'restricted_item', role_granted_at: null });
+    expect(await balanceOf(rig.db.db, buyerId)).toBe(500);
+    expect(await balanceOf(rig.db.db, resellerId)).toBe(0);
+    expect(rig.discord.callsTo('PUT', new RegExp(`/members/${buyer.id}/roles/`))).toEqual([]);
+    expect(rig.discord.callsTo('DELETE', new RegExp(`/members/${buyer.id}/roles/`))).toEqual([]);
   });
 });
