@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../tests/helpers/db.ts';
 import {
   ACTIONS,
   GRANTEES,
   ROLES,
   can,
+  memberRole,
   parseRoleMap,
   requirePermission,
   resolveRole,
@@ -123,5 +125,35 @@ describe('resolveRole', () => {
     expect(parseRoleMap({ admin: 'not-a-list' })).toEqual({});
     expect(parseRoleMap({ superuser: ['200000000000000001'] })).toEqual({});
     expect(parseRoleMap(null)).toEqual({});
+  });
+});
+
+describe('memberRole', () => {
+  const HOME = '900000000000000001';
+  const MOD_ROLE = '200000000000000002';
+  let t: TestDatabase;
+
+  beforeAll(async () => {
+    t = await createTestDatabase(2);
+    await t.db
+      .insertInto('guild_settings')
+      .values([
+        { guild_id: HOME, role_map: JSON.stringify({ moderator: [MOD_ROLE] }) },
+        { guild_id: '900000000000000009', role_map: JSON.stringify({ owner: [MOD_ROLE] }) },
+      ])
+      .execute();
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it("resolves the home guild's roles and nothing from any other guild or outside a guild", async () => {
+    const member = { permissions: '0', roleIds: [MOD_ROLE] };
+    expect(await memberRole(t.db, HOME, { ...member, guildId: HOME })).toBe('moderator');
+    expect(await memberRole(t.db, HOME, { ...member, guildId: '900000000000000009' })).toBeNull();
+    const administrator = { permissions: String(1n << 3n), roleIds: [] };
+    expect(await memberRole(t.db, HOME, { ...administrator, guildId: HOME })).toBe('owner');
+    expect(await memberRole(t.db, HOME, { ...administrator, guildId: '900000000000000009' })).toBeNull();
+    expect(await memberRole(t.db, HOME, { ...administrator, guildId: null })).toBeNull();
   });
 });
