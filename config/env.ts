@@ -67,7 +67,10 @@ export const envSchema = z.object({
   MARKET_FEE: z.coerce
     .number()
     .min(0)
-    .refine((pct) => Math.round(pct * 100) < 10_000, 'must be below 100 (read to two decimals: 99.99 at most)')
+    .refine(
+      (pct) => Math.round(pct * 100) < 10_000,
+      'must be below 100 (read to two decimals: 99.99 at most)',
+    )
     .default(5),
   PRICE_FLOOR_PCT: percent.default(50),
   PRICE_CEILING_PCT: z.coerce.number().min(100).max(100_000).optional(),

@@ -27,4 +27,7 @@ const MARKDOWN = /[\\*_~`|>#\-[\]()<@:!]/g;
  * its words) and markdown is escaped, so it reads as plain text: no headings, no mentions, nothing clickable.
  */
 export const playerText = (text: string): string =>
-  text.replace(MASKED_LINK, '$1').replace(BARE_LINK, '(link removed)').replace(MARKDOWN, (c) => `\\${c}`);
+  text
+    .replace(MASKED_LINK, '$1')
+    .replace(BARE_LINK, '(link removed)')
+    .replace(MARKDOWN, (c) => `\\${c}`);

@@ -158,7 +158,10 @@ export async function handleGrantRole(
   let after: Order | undefined;
   if (order.state === 'pending') {
     try {
-      const { order: delivered, changed } = await market.markDelivered(order.id, systemActor(`grant-role:${order.id}`));
+      const { order: delivered, changed } = await market.markDelivered(
+        order.id,
+        systemActor(`grant-role:${order.id}`),
+      );
       if (changed) {
         await followUpOrder(deps.queues, delivered, 'delivered', market.now(), false);
         after = delivered;

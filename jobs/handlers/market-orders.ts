@@ -32,7 +32,9 @@ export async function handleMarketExpire(
   deps: MarketJobDeps,
   { orderId }: PayloadOf<typeof marketExpireJob>,
 ): Promise<{ changed: boolean }> {
-  const result = await marketFor(deps).expireEscrow(orderId, systemActor(`market-expire:${orderId}`)).catch(permanent);
+  const result = await marketFor(deps)
+    .expireEscrow(orderId, systemActor(`market-expire:${orderId}`))
+    .catch(permanent);
   if (result.changed) deps.log.info({ orderId }, 'order escrow expired; buyer refunded');
   await announceSettled(deps, result);
   return { changed: result.changed };
@@ -44,7 +46,8 @@ export async function handleMarketComplete(
   { orderId }: PayloadOf<typeof marketCompleteJob>,
 ): Promise<{ changed: boolean }> {
   const result = await marketFor(deps)
-    .completeAfterConfirmWindow(orderId, systemActor(`market-complete:${orderId}`)).catch(permanent);
+    .completeAfterConfirmWindow(orderId, systemActor(`market-complete:${orderId}`))
+    .catch(permanent);
   if (result.changed) deps.log.info({ orderId }, 'order completed after its confirm window');
   await announceSettled(deps, result);
   return { changed: result.changed };
