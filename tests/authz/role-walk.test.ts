@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adjustBalance,
@@ -24,7 +23,7 @@ import { Market } from '../../economy/market/market.ts';
 import type { Listing, Order } from '../../economy/market/types.ts';
 import { can, GRANTEES, systemActor, type Action, type Actor, type Grantee } from '../../economy/rbac.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { clock, settings } from '../market/fixtures.ts';
+import { clock, insertResoldListing, settings } from '../market/fixtures.ts';
 
 /**
  * Every state-changing economy function, called as each of the six grantees (owner, admin, moderator, viewer,
@@ -97,23 +96,7 @@ async function resoldRoleOrder(buyer: string, seller: string): Promise<Order> {
     roleId: String(730_000_000_000_000_000n + BigInt(n)),
     basePrice: 10,
   });
-  const listing = await t.db.transaction().execute(async (trx) => {
-    await sql`alter table listings disable trigger listings_restricted_items`.execute(trx);
-    const row = await trx
-      .insertInto('listings')
-      .values({
-        seller_id: seller,
-        catalog_item_id: item.id,
-        title: 'Resold role',
-        unit_price: 10,
-        quantity_total: 1,
-        quantity_left: 1,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await sql`alter table listings enable trigger listings_restricted_items`.execute(trx);
-    return String(row.id);
-  });
+  const listing = await insertResoldListing(t.db, seller, item.id, 10, 1);
   const { order } = await market.buy(
     { kind: 'member', userId: buyer, role: null, source: 'panel', requestId: `seed-${++n}` },
     { key: `walk-buy-${++n}`, listingId: listing, quantity: 1, expectedUnitPrice: 10 },

@@ -1,11 +1,11 @@
 import { DefaultRestOptions } from '@discordjs/rest';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
 import { until } from '../helpers/wait.ts';
 import { insertOfficialListing, insertRoleItem, marketClient } from './discord-client.ts';
+import { insertResoldListing } from './fixtures.ts';
 
 const ROLE_ID = '930000000000000002';
 /** The REST calls one job attempt makes when Discord keeps failing: the first and the client's own retries. */
@@ -137,23 +137,7 @@ describe('a role on a player listing (written before the database refused them)'
         })
         .execute(),
     ).rejects.toMatchObject({ code: '23514', constraint: 'listings_restricted_item' });
-    const legacy = await rig.db.db.transaction().execute(async (trx) => {
-      await sql`alter table listings disable trigger listings_restricted_items`.execute(trx);
-      const row = await trx
-        .insertInto('listings')
-        .values({
-          seller_id: resellerId,
-          catalog_item_id: itemId,
-          title: 'VIP',
-          unit_price: 50,
-          quantity_total: 5,
-          quantity_left: 5,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await sql`alter table listings enable trigger listings_restricted_items`.execute(trx);
-      return String(row.id);
-    });
+    const legacy = await insertResoldListing(rig.db.db, resellerId, itemId, 50, 5);
     const buyer = actor();
     const buyerId = await fund(buyer, 500);
     const { orderId } = await buy(buyer, legacy);
