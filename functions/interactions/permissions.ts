@@ -1,4 +1,5 @@
-import { memberRole, requirePermission, type Action, type MemberActor } from '../../economy/rbac.ts';
+import { AppError } from '../../economy/errors.ts';
+import { can, memberRole, requirePermission, type Action, type MemberActor } from '../../economy/rbac.ts';
 import type { InteractionContext } from './types.ts';
 
 type Ctx = Pick<InteractionContext, 'interaction' | 'deps' | 'user'>;
@@ -35,8 +36,12 @@ export function interactionActor(ctx: Ctx): Promise<MemberActor> {
  * The acting member, refused (an ephemeral 403) when they may not take `action`: used before a prompt, a form
  * or a read opens, so nobody is shown a form they cannot submit. The change itself is checked by the economy.
  */
-export async function actorMay(ctx: Ctx, action: Action): Promise<MemberActor> {
+export async function actorMay(ctx: Ctx, action: Action, refusal?: string): Promise<MemberActor> {
   const actor = await interactionActor(ctx);
+  if (refusal !== undefined && !can(actor, action)) throw new AppError('forbidden', refusal, 403);
   requirePermission(actor, action);
   return actor;
 }
+
+/** What members who may not take an admin-only command are told. */
+export const ADMINS_ONLY = 'Only admins can do that.';
