@@ -4,7 +4,7 @@ import { createCatalogItem, updateCatalogItem } from '../../economy/market/catal
 import { createListing } from '../../economy/market/listings.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
 import { until } from '../helpers/wait.ts';
-import { admin, settings } from './fixtures.ts';
+import { admin, player, settings } from './fixtures.ts';
 
 let t: TestDatabase;
 let seller: string;
@@ -59,12 +59,11 @@ describe('listing and catalog writes retry a deadlock', () => {
       `select 1 from catalog_items where id = ${item.id} for update`,
       `select 1 from users where id = ${seller} for update`,
       () =>
-        createListing(
-          t.db,
-          settings,
-          { kind: 'user', userId: seller },
-          { catalogItemId: item.id, unitPrice: 100, quantity: 1 },
-        ),
+        createListing(t.db, settings, player(seller), {
+          catalogItemId: item.id,
+          unitPrice: 100,
+          quantity: 1,
+        }),
     );
     expect(listing).toMatchObject({ sellerId: seller, catalogItemId: item.id, unitPrice: 100 });
     const rows = await t.db.selectFrom('listings').select('id').where('seller_id', '=', seller).execute();
