@@ -63,7 +63,16 @@ export const envSchema = z.object({
   MINECRAFT_API_KEY: optionalString,
   REDEMPTION_WEBHOOK_SECRET: optionalString,
 
-  MARKET_FEE: z.coerce.number().min(0).lt(100).default(5),
+  // The market reads the fee to two decimals (basis points); what it reads must stay below 100 %, or every
+  // sale would pay the seller nothing and stay in escrow.
+  MARKET_FEE: z.coerce
+    .number()
+    .min(0)
+    .refine(
+      (pct) => Math.round(pct * 100) < 10_000,
+      'must be below 100 (read to two decimals: 99.99 at most)',
+    )
+    .default(5),
   PRICE_FLOOR_PCT: percent.default(50),
   PRICE_CEILING_PCT: z.coerce.number().min(100).max(100_000).optional(),
   ESCROW_TIMEOUT_MIN: int(1, 60 * 24 * 30).default(1440),

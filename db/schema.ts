@@ -178,7 +178,8 @@ export interface OrdersTable {
   confirm_deadline: NullableTimestamp;
   completed_at: NullableTimestamp;
   refunded_at: NullableTimestamp;
-  refund_reason: 'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | null;
+  refund_reason:
+    'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'restricted_item' | null;
   disputed_at: NullableTimestamp;
   dispute_reason: string | null;
   role_granted_at: NullableTimestamp;

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { transact, type Db, type Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
-import { formatNumber, notEnoughCoins } from './words.ts';
+import { formatNumber } from '../config/numbers.ts';
+import { notEnoughCoins } from './words.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT } from './ledger.ts';
 import { assertTimeZone, dayStart, nextDayStart } from './time.ts';
 

@@ -1,12 +1,7 @@
 import type { z } from 'zod';
+import { coins, formatNumber } from '../config/numbers.ts';
 
-/** How Coinhub writes to people: one number format, and sentences instead of schema messages. */
-
-/** `1,250`: every number a player or admin reads is written this way. */
-export const formatNumber = (n: number): string => n.toLocaleString('en-US');
-
-/** `1 coin`, `1,250 coins`. */
-export const coins = (n: number): string => `${formatNumber(n)} ${Math.abs(n) === 1 ? 'coin' : 'coins'}`;
+/** How Coinhub writes to people: sentences instead of schema messages, numbers as config/numbers.ts writes them. */
 
 /** The refusal for lack of coins, which always says the balance. */
 export const notEnoughCoins = (balance: number, needed: number): string =>

@@ -4,7 +4,6 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
-import type { Ledger } from '../economy/ledger.ts';
 import type { Queues } from '../jobs/queues.ts';
 
 /** Everything a request handler may use; built once per process by server.ts. */
@@ -12,7 +11,6 @@ export interface AppDeps {
   cfg: Config;
   db: Db;
   redis: Redis;
-  ledger: Ledger;
   queues: Queues;
   log: Logger;
   now: () => Date;

@@ -6,7 +6,6 @@ import { createDb } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
-import { Ledger } from '../economy/ledger.ts';
 import { Queues } from '../jobs/queues.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
 import { createApp } from './app.ts';
@@ -39,7 +38,6 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   const prefix = `${cfg.REDIS_PREFIX}:bull`;
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
-  const ledger = new Ledger(db, { now });
   const steps = new StartupSteps();
   if (!cfg.DISCORD_TOKEN)
     log.warn(
@@ -48,7 +46,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
 
   let server: ServerType | undefined;
   if (serves) {
-    const app = createApp({ cfg, db, redis, ledger, queues, log, now, startup: steps });
+    const app = createApp({ cfg, db, redis, queues, log, now, startup: steps });
     server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
       log.info({ port: info.port, role: cfg.ROLE }, `listening on http://localhost:${info.port}`),
     );
@@ -82,7 +80,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     worker = await startWorker({
       cfg,
       db,
-      ledger,
+      now,
       queues,
       log: log.child({ part: 'worker' }),
       blockingRedis,

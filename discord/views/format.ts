@@ -1,6 +1,6 @@
 /** Small text helpers shared by the message views. */
 
-export { coins, formatNumber } from '../../economy/words.ts';
+export { coins, formatNumber } from '../../config/numbers.ts';
 
 /** Discord's relative time markup, rendered in each reader's locale ("in 5 hours", "2 days ago"). */
 export const relativeTime = (at: Date): string => `<t:${Math.floor(at.getTime() / 1000)}:R>`;
@@ -13,3 +13,19 @@ export const channelMention = (channelId: string): string => `<#${channelId}>`;
 export const COLOR = 0xf1c40f;
 export const COLOR_ERROR = 0xe74c3c;
 export const COLOR_OK = 0x2ecc71;
+
+/** Masked links `[text](target)`, angle-bracketed and bare URLs, invite links. */
+const MASKED_LINK = /\[([^\]]*)\]\s*\(\s*<?[^)\s]*>?\s*\)/g;
+const BARE_LINK = /<?\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.|discord\.gg\/)[^\s>]*>?/gi;
+/** Every character Discord's markdown gives a meaning to (a backslash before any of them shows it as typed). */
+const MARKDOWN = /[\\*_~`|>#\-[\]()<@:!]/g;
+
+/**
+ * Text a player wrote, made safe to show as the bot's own message: links are removed (a masked link keeps only
+ * its words) and markdown is escaped, so it reads as plain text: no headings, no mentions, nothing clickable.
+ */
+export const playerText = (text: string): string =>
+  text
+    .replace(MASKED_LINK, '$1')
+    .replace(BARE_LINK, '(link removed)')
+    .replace(MARKDOWN, (c) => `\\${c}`);

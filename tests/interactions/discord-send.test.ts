@@ -8,7 +8,7 @@ import { insertUsers } from '../helpers/db.ts';
 import { startInteractionServer } from '../helpers/interaction-server.ts';
 import { startPlaygroundServer, type PlaygroundServer } from '../helpers/playground-server.ts';
 import { freePort } from '../helpers/server-process.ts';
-import { admin, settings } from '../market/fixtures.ts';
+import { admin, player, settings } from '../market/fixtures.ts';
 
 const run = promisify(execFile);
 
@@ -29,17 +29,12 @@ beforeAll(async () => {
         kind: 'other',
         basePrice: 40,
       });
-      const listing = await createListing(
-        t.db,
-        settings,
-        { kind: 'user', userId: String(seller!.id) },
-        {
-          title: 'Iron pick',
-          description: null,
-          unitPrice: 25,
-          quantity: 1,
-        },
-      );
+      const listing = await createListing(t.db, settings, player(String(seller!.id)), {
+        title: 'Iron pick',
+        description: null,
+        unitPrice: 25,
+        quantity: 1,
+      });
       listingId = listing.id;
     },
   });

@@ -12,7 +12,7 @@ import { registry } from '../../functions/interactions/registry.ts';
 import { buttonClick, commandInteraction, modalSubmit, type Actor } from '../../playground/interactions.ts';
 import { fundWallets } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { admin, settings } from '../market/fixtures.ts';
+import { admin, player as playerActor, settings } from '../market/fixtures.ts';
 
 const player: Actor = { id: '710000000000000001', username: 'player' };
 const other: Actor = { id: '710000000000000002', username: 'other' };
@@ -46,17 +46,12 @@ beforeAll(async () => {
     kind: 'other',
     basePrice: 40,
   });
-  const listing = await createListing(
-    rig.db.db,
-    settings,
-    { kind: 'user', userId: idOf(other) },
-    {
-      title: 'Iron pick',
-      description: null,
-      unitPrice: 30_000,
-      quantity: 2,
-    },
-  );
+  const listing = await createListing(rig.db.db, settings, playerActor(idOf(other)), {
+    title: 'Iron pick',
+    description: null,
+    unitPrice: 30_000,
+    quantity: 2,
+  });
   listingId = listing.id;
 });
 

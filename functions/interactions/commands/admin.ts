@@ -11,9 +11,8 @@ import { adjustBalance, freezeUser, unfreezeUser } from '../../../economy/admin.
 import { AppError } from '../../../economy/errors.ts';
 import { MAX_AMOUNT } from '../../../economy/ledger.ts';
 import { upsertDiscordUser, type UserRow } from '../../../economy/users.ts';
-import { discordActor } from '../components/feed.ts';
 import { discordProfile } from '../options.ts';
-import { requireRole } from '../permissions.ts';
+import { actorMay } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
 
@@ -108,12 +107,12 @@ export const adminCommand: Command = {
     const inv = subcommand(interaction);
     switch (inv?.name) {
       case 'adjust': {
-        const role = await requireRole(ctx, 'balance.adjust');
+        const actor = await actorMay(ctx, 'balance.adjust');
         const target = await targetUser(ctx, interaction, inv);
         const amountOption = inv.options.get('amount');
         const amount =
           amountOption?.type === ApplicationCommandOptionType.Integer ? Number(amountOption.value) : 0;
-        const result = await adjustBalance(ctx.deps, discordActor(ctx, role), {
+        const result = await adjustBalance(ctx.deps, actor, {
           userId: target.id,
           amount,
           reason: stringValue(inv, 'reason') ?? '',
@@ -126,13 +125,13 @@ export const adminCommand: Command = {
       }
       case 'freeze':
       case 'unfreeze': {
-        const role = await requireRole(ctx, 'user.freeze');
+        const actor = await actorMay(ctx, 'user.freeze');
         const target = await targetUser(ctx, interaction, inv);
         const input = { userId: target.id, reason: stringValue(inv, 'reason') ?? '' };
         const freezing = inv.name === 'freeze';
         const result = freezing
-          ? await freezeUser(ctx.deps, discordActor(ctx, role), input)
-          : await unfreezeUser(ctx.deps, discordActor(ctx, role), input);
+          ? await freezeUser(ctx.deps, actor, input)
+          : await unfreezeUser(ctx.deps, actor, input);
         const who = mention(target.discordId);
         if (!result.changed)
           return replyText(`${who} is already ${freezing ? 'frozen' : 'not frozen'}; nothing changed.`);

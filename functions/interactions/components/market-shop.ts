@@ -1,6 +1,7 @@
 import { HUB_BUTTONS } from '../../../discord/views/hub.ts';
 import { coins } from '../../../discord/views/format.ts';
 import {
+  listingTitle,
   MARKET_IDS,
   renderBuyPrompt,
   renderListing,
@@ -18,6 +19,7 @@ import { marketFor } from '../../../economy/market/market.ts';
 import type { Listing, Order } from '../../../economy/market/types.ts';
 import type { OrderEvent } from '../../../discord/views/market.ts';
 import { followUpOrder, grantBoughtRole, refreshShopListing } from '../../../jobs/market-events.ts';
+import { interactionActor } from '../permissions.ts';
 import { closePrompt, reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
@@ -82,7 +84,7 @@ export function renderOrderFor(
 ) {
   return renderOrder({
     order,
-    title: listing?.title ?? 'an item',
+    title: listing ? listingTitle(listing) : 'an item',
     viewer: order.buyerId === ctx.user.id ? 'buyer' : 'seller',
     buyerDiscordId: discordIds.get(order.buyerId)!,
     sellerDiscordId: order.sellerId ? (discordIds.get(order.sellerId) ?? null) : null,
@@ -136,10 +138,9 @@ export const marketShopComponents: ComponentHandler[] = [
       if (!promptId || !listingId)
         return closePrompt('This purchase prompt is broken; open the listing again.');
       try {
-        const { order, listing, replayed } = await marketFor(ctx.deps).buy({
+        const { order, listing, replayed } = await marketFor(ctx.deps).buy(await interactionActor(ctx), {
           key: `discord:${promptId}`,
           listingId,
-          buyerId: ctx.user.id,
           quantity: Number(qty),
           expectedUnitPrice: Number(price),
         });
