@@ -25,6 +25,7 @@ const EXPECTED: Record<Action, [string, string, string, string]> = {
   'market.manage': ['Y', 'Y', '-', '-'],
   'settings.change': ['Y', 'Y', '-', '-'],
   'roles.change': ['Y', '-', '-', '-'],
+  'tokens.manage': ['Y', '-', '-', '-'],
 };
 
 describe('permission matrix', () => {

@@ -32,6 +32,8 @@ export const PERMISSIONS = {
   'settings.change': ['owner', 'admin'],
   /** Which Discord roles map to which Coinhub role. Owner only, so nobody can promote themselves. */
   'roles.change': ['owner'],
+  /** Create, list and revoke the panel's API tokens. Owner only: a token acts with its creator's role. */
+  'tokens.manage': ['owner'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Action = keyof typeof PERMISSIONS;
@@ -61,6 +63,7 @@ const DESCRIPTIONS: Record<Action, string> = {
   'market.manage': 'manage the market',
   'settings.change': 'change settings',
   'roles.change': 'change the role mapping',
+  'tokens.manage': 'manage API tokens',
 };
 
 export const describeAction = (action: Action): string => DESCRIPTIONS[action];

@@ -1,6 +1,11 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
+import { accountRoutes } from './auth/account.ts';
+import { panelCors, panelSecureHeaders } from './auth/csrf.ts';
+import { panelAuth } from './auth/guard.ts';
+import { createPanelAuth, type PanelAuth } from './auth/panel.ts';
+import { authRoutes } from './auth/routes.ts';
 import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
@@ -9,8 +14,8 @@ import { interactionRoutes } from './interactions/routes.ts';
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Composes the HTTP app from its surfaces. */
-export function createApp(deps: AppDeps) {
+/** Composes the HTTP app from its surfaces; `panel` replaces the panel's login plumbing (tests). */
+export function createApp(deps: AppDeps, panel: PanelAuth = createPanelAuth(deps)) {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: 'X-Request-Id' }));
@@ -22,6 +27,11 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));
+
+  for (const path of ['/auth/*', '/api/*']) app.use(path, panelSecureHeaders(), panelCors(deps.cfg));
+  app.route('/', authRoutes(deps, panel));
+  app.use('/api/*', panelAuth(deps, panel));
+  app.route('/api', accountRoutes(deps, panel));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
 import type { Ledger } from '../economy/ledger.ts';
+import type { Role } from '../economy/rbac.ts';
 import type { Queues } from '../jobs/queues.ts';
 
 /** Everything a request handler may use; built once per process by server.ts. */
@@ -18,6 +19,22 @@ export interface AppDeps {
   now: () => Date;
 }
 
+/** The member behind a panel or API-token request, as the economy's functions take it. */
+export interface PanelActor {
+  kind: 'member';
+  /** The Coinhub user (`users.id`). */
+  userId: string;
+  /** Their Coinhub role, re-read from Discord at most 60 s ago. */
+  role: Role;
+  source: 'panel';
+  requestId: string;
+}
+
+/** How a /api request authenticated: the panel's session cookie, or an API token with its scope. */
+export type PanelCredential =
+  | { kind: 'session'; sessionId: string; csrfToken: string }
+  | { kind: 'token'; tokenId: string; scope: 'read' | 'write' };
+
 /** The one Hono environment of the app. */
 export interface AppEnv {
   /** Node's request and response under @hono/node-server; absent when the app is called in-process (tests). */
@@ -27,5 +44,9 @@ export interface AppEnv {
     log: Logger;
     /** A verified Discord interaction (set by the /interactions signature check). */
     interaction: APIInteraction;
+    /** The signed-in member of a /api request (set by `panelAuth` in functions/auth/guard.ts). */
+    actor: PanelActor;
+    /** How that /api request authenticated. */
+    auth: PanelCredential;
   };
 }
