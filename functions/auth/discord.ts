@@ -60,6 +60,17 @@ export function authorizeUrl(cfg: LoginConfig, state: string, verifier: string):
 
 const refused = () =>
   new AppError('login_refused', 'Discord did not confirm this login. Start again from the login page.', 401);
+const unavailable = () =>
+  new AppError('discord_unavailable', 'Discord did not answer; try again in a moment.', 503);
+
+/** `fetch` with a timeout whose network failures are a 503 "Discord did not answer". */
+async function callDiscord(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  } catch {
+    throw unavailable();
+  }
+}
 
 /**
  * Exchanges an authorization code for the user it was issued to: the token endpoint (client id and secret,
@@ -68,7 +79,7 @@ const refused = () =>
 export async function exchangeCode(cfg: LoginConfig, code: string, verifier: string): Promise<APIUser> {
   const api = `${cfg.DISCORD_API_BASE.replace(/\/$/, '')}/v10`;
   const basic = Buffer.from(`${cfg.DISCORD_CLIENT_ID}:${cfg.DISCORD_CLIENT_SECRET}`).toString('base64');
-  const tokenRes = await fetch(`${api}/oauth2/token`, {
+  const tokenRes = await callDiscord(`${api}/oauth2/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -77,14 +88,12 @@ export async function exchangeCode(cfg: LoginConfig, code: string, verifier: str
       redirect_uri: redirectUri(cfg),
       code_verifier: verifier,
     }),
-    signal: AbortSignal.timeout(10_000),
   });
   if (!tokenRes.ok) throw refused();
   const token = (await tokenRes.json()) as { access_token?: unknown; token_type?: unknown };
   if (typeof token.access_token !== 'string') throw refused();
-  const userRes = await fetch(`${api}/users/@me`, {
+  const userRes = await callDiscord(`${api}/users/@me`, {
     headers: { authorization: `Bearer ${token.access_token}` },
-    signal: AbortSignal.timeout(10_000),
   });
   if (!userRes.ok) throw refused();
   const user = (await userRes.json()) as APIUser;
@@ -122,7 +131,13 @@ export function discordMembers(deps: { cfg: Config; db: Db; rest: REST }): Membe
         ])) as [APIGuildMember, APIGuild];
       } catch (err) {
         if (err instanceof DiscordAPIError && err.code === RESTJSONErrorCodes.UnknownMember) return null;
-        throw new AppError('discord_unavailable', 'Discord did not answer; try again in a moment.', 503);
+        if (err instanceof DiscordAPIError && err.status < 500)
+          throw new AppError(
+            'guild_unreadable',
+            'The bot cannot read this server’s members: check that it is in GUILD_ID and that DISCORD_TOKEN is right.',
+            503,
+          );
+        throw unavailable();
       }
       if (guild.owner_id === discordUserId) return 'owner';
       const settings = await deps.db

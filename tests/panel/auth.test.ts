@@ -241,6 +241,19 @@ describe('login with Discord', () => {
     }
   });
 
+  it('says so, and starts no session, when the bot cannot read the guild', async () => {
+    const roles = oauth.roles.get(GUILD)!;
+    oauth.roles.delete(GUILD);
+    try {
+      const { res, session } = await login(admin);
+      expect(res.status).toBe(503);
+      expect(await res.text()).toContain('check that it is in GUILD_ID');
+      expect(session).toBeUndefined();
+    } finally {
+      oauth.roles.set(GUILD, roles);
+    }
+  });
+
   it('refuses a replayed state, a tampered state and a state without the browser cookie that started it', async () => {
     const first = await beginLogin(owner);
     const ok = await callback(first.callback, first.loginCookie.value);
