@@ -1,3 +1,4 @@
+import { BlockList, isIPv4 } from 'node:net';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import { createDiscordRest } from '../../discord/rest.ts';
@@ -60,14 +61,33 @@ export function createPanelAuth(deps: AppDeps, members?: MemberDirectory) {
 
 export type PanelAuth = ReturnType<typeof createPanelAuth>;
 
+/** Loopback and private networks: where a reverse proxy in front of us (Caddy in compose) connects from. */
+const PROXY_NETWORKS = new BlockList();
+for (const [net, bits] of [
+  ['127.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+] as const)
+  PROXY_NETWORKS.addSubnet(net, bits, 'ipv4');
+PROXY_NETWORKS.addAddress('::1', 'ipv6');
+PROXY_NETWORKS.addSubnet('fc00::', 7, 'ipv6');
+
+const fromProxyNetwork = (address: string) => {
+  const v4 = address.replace(/^::ffff:/i, '');
+  return isIPv4(v4) ? PROXY_NETWORKS.check(v4, 'ipv4') : PROXY_NETWORKS.check(address, 'ipv6');
+};
+
 /**
- * The client's address: the last X-Forwarded-For entry when there is one (the one our own proxy, Caddy, appended
- * — earlier entries come from the client and prove nothing), else the socket's peer.
+ * The client's address. Behind a proxy on a private network (Caddy), the last X-Forwarded-For entry, the one the
+ * proxy appended (earlier entries come from the client and prove nothing); a peer on a public address is the
+ * client itself, whatever header it sends.
  */
 export function clientIp(c: Context<AppEnv>): string {
-  const forwarded = c.req.header('x-forwarded-for');
-  const last = forwarded?.split(',').at(-1)?.trim();
-  return last || c.env?.incoming?.socket.remoteAddress || 'unknown';
+  const peer = c.env?.incoming?.socket.remoteAddress;
+  const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim();
+  if (peer && !fromProxyNetwork(peer)) return peer;
+  return forwarded || peer || 'unknown';
 }
 
 /** Counts one request for `subject`; a 429 with Retry-After when it is over its limit, else undefined. */
