@@ -4,7 +4,7 @@ import { AppError } from '../economy/errors.ts';
 import { accountRoutes } from './auth/account.ts';
 import { panelCors, panelSecureHeaders } from './auth/csrf.ts';
 import { panelAuth } from './auth/guard.ts';
-import { createPanelAuth, type PanelAuth } from './auth/panel.ts';
+import { createPanelAuth } from './auth/panel.ts';
 import { authRoutes } from './auth/routes.ts';
 import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
@@ -14,9 +14,10 @@ import { interactionRoutes } from './interactions/routes.ts';
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Composes the HTTP app from its surfaces; `panel` replaces the panel's login plumbing (tests). */
-export function createApp(deps: AppDeps, panel: PanelAuth = createPanelAuth(deps)) {
+/** Composes the HTTP app from its surfaces. */
+export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
+  const panel = createPanelAuth(deps);
 
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(async (c, next) => {

@@ -35,11 +35,10 @@ function roleCache(deps: { redis: Redis; prefix: string; now: () => number; memb
 }
 
 /** Everything the panel's login and its /api guard share; built once per app. */
-export function createPanelAuth(deps: AppDeps, members?: MemberDirectory) {
+export function createPanelAuth(deps: AppDeps) {
   const prefix = `${deps.cfg.REDIS_PREFIX}:panel`;
   const now = () => deps.now().getTime();
-  const directory =
-    members ?? discordMembers({ cfg: deps.cfg, db: deps.db, rest: createDiscordRest(deps.cfg) });
+  const directory = discordMembers({ cfg: deps.cfg, db: deps.db, rest: createDiscordRest(deps.cfg) });
   return {
     members: directory,
     sessions: sessionStore({ redis: deps.redis, prefix, now }),
