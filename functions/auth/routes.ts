@@ -39,8 +39,8 @@ const NO_ACCESS =
 export function authRoutes(deps: AppDeps, panel: PanelAuth) {
   const { cfg } = deps;
   const origin = panelOrigin(cfg);
-  const clearLoginCookie = cookieHeader(cfg, LOGIN_COOKIE, '', { maxAgeSeconds: 0, sameSite: 'Lax' });
-  const clearSessionCookie = cookieHeader(cfg, SESSION_COOKIE, '', { maxAgeSeconds: 0, sameSite: 'Strict' });
+  const clearLoginCookie = cookieHeader(LOGIN_COOKIE, '', { maxAgeSeconds: 0, sameSite: 'Lax' });
+  const clearSessionCookie = cookieHeader(SESSION_COOKIE, '', { maxAgeSeconds: 0, sameSite: 'Strict' });
 
   return new Hono<AppEnv>()
     .get('/auth/discord/login', async (c) => {
@@ -51,7 +51,7 @@ export function authRoutes(deps: AppDeps, panel: PanelAuth) {
       // Lax, not Strict: the browser must send it on the top-level redirect back from discord.com.
       c.header(
         'Set-Cookie',
-        cookieHeader(cfg, LOGIN_COOKIE, signValue(login.SESSION_SECRET, pending.binding), {
+        cookieHeader(LOGIN_COOKIE, signValue(login.SESSION_SECRET, pending.binding), {
           maxAgeSeconds: LOGIN_STATE_MS / 1000,
           sameSite: 'Lax',
         }),
@@ -102,7 +102,7 @@ export function authRoutes(deps: AppDeps, panel: PanelAuth) {
       await panel.roles.remember(discordUser.id, role);
       c.header(
         'Set-Cookie',
-        cookieHeader(cfg, SESSION_COOKIE, signValue(login.SESSION_SECRET, session.id), {
+        cookieHeader(SESSION_COOKIE, signValue(login.SESSION_SECRET, session.id), {
           maxAgeSeconds: SESSION_ABSOLUTE_MS / 1000,
           sameSite: 'Strict',
         }),

@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Config } from '../../config/env.ts';
 import { randomToken } from './discord.ts';
 
 /** The panel session's cookie (a contract: docs/panel-api.md). */
@@ -40,24 +39,21 @@ export function unsignValue(secret: string, signed: string | undefined): string 
 }
 
 /**
- * A `Set-Cookie` value for the panel's cookies: HttpOnly, Path=/, no Domain, and Secure unless the panel runs on
- * plain http://localhost (a developer's machine).
+ * A `Set-Cookie` value for the panel's cookies: HttpOnly, Secure, Path=/, no Domain. Secure even on plain
+ * http://localhost: browsers refuse a `__Host-` cookie without it, and they treat localhost as a secure context,
+ * so a developer's `npm start` panel keeps its session.
  */
 export function cookieHeader(
-  cfg: Pick<Config, 'PANEL_BASE_URL'>,
   name: string,
   value: string,
   options: { maxAgeSeconds: number; sameSite: 'Strict' | 'Lax' },
 ): string {
-  const url = new URL(cfg.PANEL_BASE_URL);
-  const local =
-    url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname.toLowerCase());
   return [
     `${name}=${value}`,
     `Max-Age=${options.maxAgeSeconds}`,
     'Path=/',
     'HttpOnly',
-    ...(local ? [] : ['Secure']),
+    'Secure',
     `SameSite=${options.sameSite}`,
   ].join('; ');
 }

@@ -206,9 +206,10 @@ describe('login with Discord', () => {
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe(`${base}/`);
     const cookie = setCookies(res).get(SESSION_COOKIE)!;
-    expect(cookie.attributes).toEqual(expect.arrayContaining(['HttpOnly', 'Path=/', 'SameSite=Strict']));
-    // PANEL_BASE_URL is plain http on the loopback address: the one case without Secure.
-    expect(cookie.attributes).not.toContain('Secure');
+    // Secure even on http://127.0.0.1: browsers keep Secure cookies from the local machine.
+    expect(cookie.attributes).toEqual(
+      expect.arrayContaining(['HttpOnly', 'Secure', 'Path=/', 'SameSite=Strict']),
+    );
     expect(setCookies(res).get('__Host-coinhub_login')?.value).toBe('');
 
     const body = await meBody(session!);
