@@ -48,6 +48,8 @@ export const envSchema = z.object({
     .optional(),
   DISCORD_CLIENT_SECRET: optionalString,
   DISCORD_API_BASE: url(['http', 'https']).default('https://discord.com/api'),
+  /** Where the panel's login sends the browser for Discord's authorize page. */
+  DISCORD_OAUTH_BASE: url(['http', 'https']).default('https://discord.com'),
   /** The one Discord server this installation serves; required except under NODE_ENV=test (see parseConfig). */
   GUILD_ID: z
     .string()
@@ -58,6 +60,10 @@ export const envSchema = z.object({
   PANEL_BASE_URL: url(['http', 'https']).default('http://localhost:8787'),
   JWT_SECRET: optionalString,
   SESSION_SECRET: optionalString,
+  /** Panel logins (login and callback requests) per client IP per minute. */
+  AUTH_RATE_LIMIT_PER_MIN: int(1, 10_000).default(20),
+  /** /api calls per session or API token per minute. */
+  API_RATE_LIMIT_PER_MIN: int(1, 100_000).default(600),
 
   MINECRAFT_API_URL: url(['http', 'https']).optional(),
   MINECRAFT_API_KEY: optionalString,

@@ -228,6 +228,17 @@ export interface FeedMessagesTable {
   posted_at: Generated<Timestamp>;
 }
 
+export interface ApiTokensTable {
+  id: ColumnType<string, string | undefined, never>;
+  user_id: BigIntColumn;
+  name: string;
+  scope: 'read' | 'write';
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  expires_at: ColumnType<Date, Date | string, never>;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  revoked_by: BigIntColumn | null;
+}
+
 export interface Database {
   users: UsersTable;
   accounts: AccountsTable;
@@ -245,4 +256,5 @@ export interface Database {
   price_sales: PriceSalesTable;
   price_refs: PriceRefsTable;
   quests: QuestsTable;
+  api_tokens: ApiTokensTable;
 }

@@ -31,6 +31,7 @@ const EXPECTED: Record<Action, [string, string, string, string, string, string]>
   'market.manage': ['Y', 'Y', '-', '-', '-', '-'],
   'settings.change': ['Y', 'Y', '-', '-', '-', '-'],
   'roles.change': ['Y', '-', '-', '-', '-', '-'],
+  'tokens.manage': ['Y', '-', '-', '-', '-', '-'],
   'market.trade': ['Y', 'Y', 'Y', 'Y', 'Y', '-'],
   'order.timers': ['-', '-', '-', '-', '-', 'Y'],
 };

@@ -65,6 +65,8 @@ export const PERMISSIONS = {
   'settings.change': ['owner', 'admin'],
   /** Which Discord roles map to which Coinhub role. Owner only, so nobody can promote themselves. */
   'roles.change': ['owner'],
+  /** Create, list and revoke the panel's API tokens. Owner only: a token acts with its creator's role. */
+  'tokens.manage': ['owner'],
   /** Buy, list as oneself, and act as the buyer or seller of one's own orders and listings. */
   'market.trade': MEMBERS,
   /** The market's timers: expire escrow, complete after the confirm window, deliver and refuse bought roles. */
@@ -109,6 +111,7 @@ const DESCRIPTIONS: Record<Action, string> = {
   'market.manage': 'manage the market',
   'settings.change': 'change settings',
   'roles.change': 'change the role mapping',
+  'tokens.manage': 'manage API tokens',
   'market.trade': 'buy and sell',
   'order.timers': 'run the market timers',
 };

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
+import type { MemberActor } from '../economy/rbac.ts';
 import type { Queues } from '../jobs/queues.ts';
 
 /** Everything a request handler may use; built once per process by server.ts. */
@@ -18,6 +19,11 @@ export interface AppDeps {
   startup?: { pending(): string[] };
 }
 
+/** How a /api request authenticated: the panel's session cookie, or an API token with its scope. */
+export type PanelCredential =
+  | { kind: 'session'; sessionId: string; csrfToken: string }
+  | { kind: 'token'; tokenId: string; scope: 'read' | 'write' };
+
 /** The one Hono environment of the app. */
 export interface AppEnv {
   /** Node's request and response under @hono/node-server; absent when the app is called in-process (tests). */
@@ -27,5 +33,9 @@ export interface AppEnv {
     log: Logger;
     /** A verified Discord interaction (set by the /interactions signature check). */
     interaction: APIInteraction;
+    /** The signed-in member of a /api request (set by `panelAuth` in functions/auth/guard.ts). */
+    actor: MemberActor;
+    /** How that /api request authenticated. */
+    auth: PanelCredential;
   };
 }

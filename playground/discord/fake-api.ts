@@ -101,7 +101,10 @@ interface Route {
   method: string;
   pattern: RegExp;
   keys: string[];
-  bot: boolean;
+  /** `bot`: Authorization must be the bot token; `none`: no Authorization (webhooks); `own`: the handler checks. */
+  auth: 'bot' | 'none' | 'own';
+  /** Served at the server's root (Discord's web pages) instead of under /api/v10. */
+  root: boolean;
   handler: Handler;
 }
 
@@ -141,7 +144,7 @@ export class FakeDiscordApi {
   private readonly routes: Route[] = [];
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
   private server!: Server;
-  private origin = '';
+  private listeningAt = '';
 
   private constructor(readonly options: FakeDiscordOptions) {
     for (const install of [...BUILT_IN_ROUTES, ...(options.modules ?? [])]) install(this);
@@ -155,18 +158,18 @@ export class FakeDiscordApi {
       fake.server.once('error', reject);
       fake.server.listen(options.port ?? 0, host, resolve);
     });
-    fake.origin = `http://${host}:${(fake.server.address() as AddressInfo).port}`;
+    fake.listeningAt = `http://${host}:${(fake.server.address() as AddressInfo).port}`;
     return fake;
   }
 
   /** The value for DISCORD_API_BASE. */
   get url(): string {
-    return `${this.origin}/api`;
+    return `${this.listeningAt}/api`;
   }
 
-  /** Where the stand-in listens (its web page, when it has one). */
-  get webUrl(): string {
-    return this.origin;
+  /** Where the stand-in listens: the value for DISCORD_OAUTH_BASE, and the playground's page when it has one. */
+  get origin(): string {
+    return this.listeningAt;
   }
 
   get botUserId(): string {
@@ -178,8 +181,17 @@ export class FakeDiscordApi {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Adds (or overrides, when registered later) a route under /api/v10. `:name` segments become params. */
-  route(method: string, path: string, handler: Handler, { bot = true } = {}): void {
+  /**
+   * Adds (or overrides, when registered later) a route under /api/v10, or at the root with `root`. `:name`
+   * segments become params. A route checks the bot token unless `bot: false` (no Authorization at all) or
+   * `ownAuth` (the handler checks it, e.g. OAuth2's Basic and Bearer).
+   */
+  route(
+    method: string,
+    path: string,
+    handler: Handler,
+    { bot = true, root = false, ownAuth = false } = {},
+  ): void {
     const keys: string[] = [];
     const pattern = new RegExp(
       `^${path
@@ -189,7 +201,8 @@ export class FakeDiscordApi {
           return '([^/]+)';
         })}$`,
     );
-    this.routes.unshift({ method, pattern, keys, bot, handler });
+    const auth = ownAuth ? 'own' : bot ? 'bot' : 'none';
+    this.routes.unshift({ method, pattern, keys, auth, root, handler });
   }
 
   addGuild(guildId: string, channels: Partial<FakeChannel>[] = []): void {
@@ -303,7 +316,10 @@ export class FakeDiscordApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    if (this.options.web && !url.pathname.startsWith('/api/')) {
+    const isRootRoute = this.routes.some(
+      (r) => r.root && r.method === req.method && r.pattern.test(url.pathname),
+    );
+    if (this.options.web && !url.pathname.startsWith('/api/') && !isRootRoute) {
       await this.options.web(req, res);
       return;
     }
@@ -322,7 +338,8 @@ export class FakeDiscordApi {
     this.calls.push(call);
     let result: Reply;
     try {
-      call.body = raw ? JSON.parse(raw) : undefined;
+      const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+      call.body = !raw ? undefined : form ? Object.fromEntries(new URLSearchParams(raw)) : JSON.parse(raw);
       result = await this.dispatch(call);
     } catch {
       this.problem(call, 'body is not JSON');
@@ -340,25 +357,22 @@ export class FakeDiscordApi {
 
   private dispatch(call: RecordedCall): Reply | Promise<Reply> {
     const prefix = '/api/v10';
-    if (!call.path.startsWith(prefix)) {
-      this.problem(call, 'not under /api/v10');
-      return discordError(404, 0, '404: Not Found');
-    }
-    const path = call.path.slice(prefix.length);
+    const root = !call.path.startsWith(prefix);
+    const path = root ? call.path : call.path.slice(prefix.length);
     for (const r of this.routes) {
-      if (r.method !== call.method) continue;
+      if (r.method !== call.method || r.root !== root) continue;
       const m = r.pattern.exec(path);
       if (!m) continue;
-      if (r.bot && call.authorization !== `Bot ${this.options.token}`) {
+      if (r.auth === 'bot' && call.authorization !== `Bot ${this.options.token}`) {
         this.problem(call, `authorization is not "Bot <token>"`);
         return discordError(401, 0, '401: Unauthorized');
       }
-      if (!r.bot && call.authorization !== undefined)
+      if (r.auth === 'none' && call.authorization !== undefined)
         this.problem(call, 'webhook routes take no Authorization header');
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
       return r.handler({ params, query: call.query, body: call.body, call });
     }
-    this.problem(call, 'no such route in the fake');
+    this.problem(call, root ? 'not under /api/v10' : 'no such route in the fake');
     return discordError(404, 0, '404: Not Found');
   }
 }

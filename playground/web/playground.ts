@@ -200,7 +200,7 @@ export class Playground {
   }
 
   get url(): string {
-    return this.api.webUrl;
+    return this.api.origin;
   }
 
   get guildId(): string {
