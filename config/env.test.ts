@@ -4,7 +4,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { envSchema, parseConfig } from './env.ts';
+import { parseEnv } from 'node:util';
+import { envSchema, loadDotEnv, parseConfig } from './env.ts';
 
 const minimal = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/coinhub',
@@ -72,5 +73,48 @@ describe('config', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([`coinhub: configuration error: ${message}`]);
+  });
+
+  it('refuses the all-zero placeholder key, except in tests', () => {
+    const zero = { ...minimal, DISCORD_PUBLIC_KEY: '0'.repeat(64) };
+    expect(() => parseConfig(zero)).toThrow(/^DISCORD_PUBLIC_KEY is the all-zero placeholder/);
+    expect(() => parseConfig({ ...zero, NODE_ENV: 'production' })).toThrow('DISCORD_PUBLIC_KEY');
+    expect(parseConfig({ ...zero, NODE_ENV: 'test' }).DISCORD_PUBLIC_KEY).toBe('0'.repeat(64));
+  });
+
+  it("loads .env with Node's loader, never over variables already set, and not in tests", () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'coinhub-')), '.env');
+    writeFileSync(file, "COINHUB_T_CRON='0 18 * * 0'\nCOINHUB_T_KEPT=from-file\n");
+    const env: NodeJS.ProcessEnv = { NODE_ENV: 'test' };
+    expect(loadDotEnv(file, env)).toBeUndefined();
+    process.env.COINHUB_T_KEPT = 'from-environment';
+    try {
+      expect(loadDotEnv(file, {})).toBe(file);
+      expect(process.env.COINHUB_T_CRON).toBe('0 18 * * 0');
+      expect(process.env.COINHUB_T_KEPT).toBe('from-environment');
+    } finally {
+      delete process.env.COINHUB_T_CRON;
+      delete process.env.COINHUB_T_KEPT;
+    }
+    expect(loadDotEnv(path.join(path.dirname(file), 'missing.env'), {})).toBeUndefined();
+  });
+
+  it(".env.example reads the same through Node's loader and `set -a; . ./.env`, and parses", () => {
+    const exampleFile = new URL('../.env.example', import.meta.url);
+    const node = parseEnv(readFileSync(exampleFile, 'utf8'));
+    const sh = spawnSync('sh', ['-c', `set -a; . "$0"; env -0`, exampleFile.pathname], {
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+    });
+    expect(sh.stderr).toBe('');
+    const shell = Object.fromEntries(
+      sh.stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    for (const [name, value] of Object.entries(node)) expect(shell[name], name).toBe(value);
+    expect(node.LEADERBOARD_CRON).toBe('0 18 * * 0');
+    expect(() => parseConfig({ ...node, ...minimal })).not.toThrow();
   });
 });

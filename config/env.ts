@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Secrets may come from `NAME_FILE` (Docker secrets) instead of `NAME`. */
@@ -121,6 +121,20 @@ export const envSchema = z.object({
   TEST_CLOCK_OFFSET_FILE: optionalString,
 });
 
+/** The key .env.example once shipped: no Discord signature matches it, so every interaction would get a 401. */
+const PLACEHOLDER_KEY = /^0{64}$/;
+
+/** The schema with the rules that span variables: outside tests, the all-zero placeholder key is refused. */
+const configSchema = envSchema.superRefine((env, ctx) => {
+  if (env.NODE_ENV !== 'test' && PLACEHOLDER_KEY.test(env.DISCORD_PUBLIC_KEY))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['DISCORD_PUBLIC_KEY'],
+      message:
+        "is the all-zero placeholder, which no Discord signature matches; set your application's public key (npm run dev makes a development one)",
+    });
+});
+
 export type Config = Readonly<z.infer<typeof envSchema>>;
 
 export class ConfigError extends Error {
@@ -169,7 +183,7 @@ function withDatabasePassword<T extends { DATABASE_URL: string; DATABASE_PASSWOR
 
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  const cfg = parseWith(envSchema, env);
+  const cfg = parseWith(configSchema, env);
   // Without it every interaction would be refused (and before, any server could act): only tests may omit it.
   if (!cfg.GUILD_ID && cfg.NODE_ENV !== 'test') throw new ConfigError('GUILD_ID is required');
   return Object.freeze(withDatabasePassword(cfg));
@@ -189,9 +203,24 @@ export function config(): Config {
   return cached;
 }
 
-/** For entry points: parse or print one line naming the variable and exit 1. */
+/**
+ * Loads `file` (default `.env` in the working directory) into process.env with Node's own loader; variables
+ * already set win. Tests (NODE_ENV=test) never read it. Returns the file loaded, if any.
+ */
+export function loadDotEnv(file = '.env', env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.NODE_ENV === 'test' || !existsSync(file)) return undefined;
+  try {
+    process.loadEnvFile(file);
+  } catch (err) {
+    throw new ConfigError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return file;
+}
+
+/** For entry points: load .env, parse, or print one line naming the variable and exit 1. */
 export function configOrExit(): Config {
   try {
+    loadDotEnv();
     return config();
   } catch (err) {
     if (err instanceof ConfigError) {

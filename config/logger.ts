@@ -1,4 +1,5 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { SECRET_NAMES } from './env.ts';
 
 const redactPaths = [
@@ -49,7 +50,8 @@ const errorSerializers = { err: serializeError, error: serializeError };
 
 /**
  * Logger with secrets redacted: secret-named fields censored, interaction and webhook tokens cut out of every
- * URL, connection strings reduced to host and database by `safeUrl`. `destination` is for tests.
+ * URL, connection strings reduced to host and database by `safeUrl`. Lines are JSON, or readable (pino-pretty)
+ * when standard output is a terminal. `destination` is for tests.
  */
 export function createLogger(level: string, name = 'coinhub', destination?: DestinationStream): Logger {
   const options = {
@@ -71,7 +73,30 @@ export function createLogger(level: string, name = 'coinhub', destination?: Dest
       },
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const stream =
+    destination ??
+    (process.stdout.isTTY
+      ? pretty({ sync: true, ignore: 'pid,hostname', translateTime: 'SYS:HH:MM:ss' })
+      : undefined);
+  return stream ? pino(options, stream) : pino(options);
+}
+
+/**
+ * A warning that repeats (a connection refused on every retry) logged at most once per `everyMs` per key; the
+ * next line says how many were left out.
+ */
+export function throttledWarn(log: Logger, everyMs: number) {
+  const last = new Map<string, { at: number; skipped: number }>();
+  return (key: string, fields: Record<string, unknown>, message: string): void => {
+    const now = Date.now();
+    const seen = last.get(key);
+    if (seen && now - seen.at < everyMs) {
+      seen.skipped++;
+      return;
+    }
+    log.warn({ ...fields, ...(seen?.skipped ? { repeated: seen.skipped } : {}) }, message);
+    last.set(key, { at: now, skipped: 0 });
+  };
 }
 
 /** A URL with its credentials removed, for logs. */

@@ -1,6 +1,7 @@
 import { transact, type Db, type Tx } from '../db/client.ts';
 import { auditAction, type AuditEntry } from './audit.ts';
 import { AppError } from './errors.ts';
+import { formatNumber } from '../config/numbers.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS, type TransferOp } from './ledger.ts';
 import {
   can,
@@ -76,7 +77,7 @@ export async function adjustBalance(
   if (!Number.isSafeInteger(amount) || amount === 0 || Math.abs(amount) > MAX_AMOUNT) {
     throw new AppError(
       'invalid_amount',
-      `The amount is a whole number of coins, not 0, between -${MAX_AMOUNT.toLocaleString('en-US')} and ${MAX_AMOUNT.toLocaleString('en-US')}.`,
+      `The amount is a whole number of coins, not 0, between -${formatNumber(MAX_AMOUNT)} and ${formatNumber(MAX_AMOUNT)}.`,
     );
   }
   const op: TransferOp = {

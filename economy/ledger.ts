@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Db, Tx } from '../db/client.ts';
 import { TxBatcher, type BatchPlan, type BatcherOptions } from './batcher.ts';
 import { AppError } from './errors.ts';
+import { formatNumber } from '../config/numbers.ts';
 
 /** System accounts have fixed ids; a user's wallet has the user's id. */
 export const SYSTEM_ACCOUNTS = { mint: '1', escrow: '2', fees: '3', burn: '4' } as const;
@@ -67,7 +68,7 @@ export const REFUSALS = {
   expired: 'That hold has expired.',
   unknown_account: 'That account does not exist.',
   unknown_transfer: 'That transfer does not exist.',
-  invalid_amount: `Amounts are whole coins from 1 to ${MAX_AMOUNT.toLocaleString('en-US')}.`,
+  invalid_amount: `Amounts are whole coins from 1 to ${formatNumber(MAX_AMOUNT)}.`,
   invalid_key: 'Every ledger operation needs an idempotency key.',
   invalid_fee: 'The fee must be a whole number of coins smaller than the amount.',
   exceeds_hold: 'Cannot post more than the hold.',
@@ -97,8 +98,12 @@ export type Applied = Extract<LedgerResult, { ok: true }>;
 
 /** A typed refusal; `code` says why. Nothing was written. */
 export class LedgerRefusal extends AppError {
-  constructor(readonly refusal: RefusalCode) {
-    super(refusal, REFUSALS[refusal], refusal === 'busy' ? 503 : 409);
+  /** `message` replaces the generic sentence when the caller can say more (the balance, for lack of coins). */
+  constructor(
+    readonly refusal: RefusalCode,
+    message: string = REFUSALS[refusal],
+  ) {
+    super(refusal, message, refusal === 'busy' ? 503 : 409);
   }
 }
 

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import { transact, type Db, type Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
+import { formatNumber } from '../config/numbers.ts';
+import { notEnoughCoins } from './words.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT } from './ledger.ts';
 import { assertTimeZone, dayStart, nextDayStart } from './time.ts';
 
@@ -30,7 +32,6 @@ export interface PayResult {
   paidToday: number;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
 const ACCOUNT_ID = /^[0-9]{1,19}$/;
 
 function checkRequest(req: PayRequest): void {
@@ -127,7 +128,7 @@ export async function payUser(db: Db, req: PayRequest): Promise<PayResult> {
     if (req.amount > left) {
       throw new AppError(
         'pay_limit',
-        `You can send up to ${fmt(req.dailyLimit)} coins a day with /pay; ${fmt(left)} left today.`,
+        `You can send up to ${formatNumber(req.dailyLimit)} coins a day with /pay; ${formatNumber(left)} left today.`,
         409,
         { limit: req.dailyLimit, left, paidToday: before, resetsAt: nextDayStart(req.now, req.timeZone) },
       );
@@ -149,7 +150,15 @@ export async function payUser(db: Db, req: PayRequest): Promise<PayResult> {
       ],
       req.now,
     );
-    if (!result!.ok) throw new LedgerRefusal(result!.code);
+    if (!result!.ok) {
+      if (result!.code !== 'insufficient_funds') throw new LedgerRefusal(result!.code);
+      const wallet = await trx
+        .selectFrom('accounts')
+        .select('balance')
+        .where('id', '=', req.fromUserId)
+        .executeTakeFirst();
+      throw new LedgerRefusal('insufficient_funds', notEnoughCoins(Number(wallet?.balance ?? 0), req.amount));
+    }
     return {
       transferId: result!.transferId,
       replayed: result!.replayed,

@@ -21,8 +21,20 @@ export function createApp(deps: AppDeps) {
 
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(async (c, next) => {
-    c.set('log', deps.log.child({ requestId: c.get('requestId') }));
+    const log = deps.log.child({ requestId: c.get('requestId') });
+    c.set('log', log);
+    const started = performance.now();
     await next();
+    // The matched route, not the path: ids and tokens in paths stay out of the logs.
+    log.debug(
+      {
+        method: c.req.method,
+        route: c.req.routePath,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      'request',
+    );
   });
   app.use(limitBody(MAX_BODY_BYTES));
 

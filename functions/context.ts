@@ -15,6 +15,8 @@ export interface AppDeps {
   queues: Queues;
   log: Logger;
   now: () => Date;
+  /** What the process still does before it is ready (migrations, the worker's start); `/readyz` names it. */
+  startup?: { pending(): string[] };
 }
 
 /** How a /api request authenticated: the panel's session cookie, or an API token with its scope. */

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Hono } from 'hono';
 import { sql } from 'kysely';
 import type { AppDeps, AppEnv } from './context.ts';
@@ -14,12 +13,13 @@ export const READINESS_TTL_MS = 1000;
 
 interface Readiness {
   ok: boolean;
-  checks: Record<string, 'ok' | 'unreachable'>;
+  checks: Record<string, 'ok' | 'unreachable' | 'pending'>;
   failed: string[];
 }
 
 /**
- * /healthz: the process is alive. /readyz: Postgres and Redis answer; 503 names the one that does not. Both are
+ * /healthz: the process is alive. /readyz: Postgres and Redis answer and start-up is done; 503 names what is not
+ * (`postgres`, `redis`, or a start-up step such as `migrations` or `worker`). Both are
  * for the container healthcheck and the internal network: the proxy does not route them. A readiness result is
  * reused for READINESS_TTL_MS, and concurrent requests share the check in flight, so probes never load the
  * shared pool.
@@ -29,12 +29,13 @@ export function healthRoutes(deps: AppDeps) {
     postgres: () => sql`select 1`.execute(deps.db),
     redis: async () => {
       // The command connection refuses commands until it is connected; give a fresh one a moment.
-      if (deps.redis.status !== 'ready') await once(deps.redis, 'ready');
+      for (let i = 0; i < 10 && deps.redis.status !== 'ready'; i++)
+        await new Promise((r) => setTimeout(r, 100));
       return deps.redis.ping();
     },
   };
   const check = async (): Promise<Readiness> => {
-    const results = await Promise.all(
+    const reached = await Promise.all(
       Object.entries(checks).map(async ([name, probe]) => {
         try {
           await withTimeout(probe(), 2000);
@@ -44,6 +45,8 @@ export function healthRoutes(deps: AppDeps) {
         }
       }),
     );
+    const starting = (deps.startup?.pending() ?? []).map((step) => [step, 'pending'] as const);
+    const results = [...reached, ...starting];
     const failed = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
     return { ok: failed.length === 0, checks: Object.fromEntries(results), failed };
   };

@@ -9,27 +9,74 @@ import { createDiscordRest } from '../discord/rest.ts';
 import { Queues } from '../jobs/queues.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
 import { createApp } from './app.ts';
+import { portTaken } from './port.ts';
+import { StartupSteps, withBackoff } from './startup.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** Starts the role named by ROLE: `migrate` exits after migrating; `all` migrates, then serves and works. */
+const portInUse = (port: number) =>
+  `coinhub: port ${port} is already in use; stop what listens there or set PORT to another port\n`;
+
+/**
+ * Starts the role named by ROLE. `migrate` migrates and exits. The others listen at once (so /readyz can say
+ * what is missing) and then, in the background and with backoff while Postgres or Redis is down, migrate (`all`)
+ * and start the worker (`all`, `worker`).
+ */
 async function main(cfg: Config, log: Logger): Promise<void> {
-  if (cfg.ROLE === 'migrate' || cfg.ROLE === 'all')
+  if (cfg.ROLE === 'migrate') {
     await runMigrations(cfg.DATABASE_URL, log.child({ part: 'migrate' }));
-  if (cfg.ROLE === 'migrate') return;
+    return;
+  }
+  const serves = cfg.ROLE !== 'worker';
+  if (serves && (await portTaken(cfg.PORT))) {
+    process.stderr.write(portInUse(cfg.PORT));
+    process.exit(1);
+  }
 
   const db = createDb(cfg.DATABASE_URL, cfg.DATABASE_POOL_MAX);
   const redis = createRedis(cfg.REDIS_URL, 'command', `coinhub-${cfg.ROLE}`);
   const prefix = `${cfg.REDIS_PREFIX}:bull`;
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
+  const steps = new StartupSteps();
+  if (!cfg.DISCORD_TOKEN)
+    log.warn(
+      'DISCORD_TOKEN is not set: interactions are answered, but jobs that post messages, create channels or give roles wait until Coinhub runs with a token',
+    );
 
   let server: ServerType | undefined;
+  if (serves) {
+    const app = createApp({ cfg, db, redis, queues, log, now, startup: steps });
+    server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
+      log.info({ port: info.port, role: cfg.ROLE }, `listening on http://localhost:${info.port}`),
+    );
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      process.stderr.write(portInUse(cfg.PORT));
+      process.exit(1);
+    });
+  }
+
+  let stopping = false;
   let worker: RunningWorker | undefined;
   const blockingRedis =
     cfg.ROLE === 'api' ? undefined : createRedis(cfg.REDIS_URL, 'blocking', 'coinhub-worker');
-  if (blockingRedis) {
-    const rest = createDiscordRest(cfg);
+  const background = (async () => {
+    const stopped = () => stopping;
+    if (cfg.ROLE === 'all') {
+      steps.begin('migrations');
+      const migrated = await withBackoff(
+        'Postgres',
+        () => runMigrations(cfg.DATABASE_URL, log.child({ part: 'migrate' })).then(() => true),
+        { log, stopped },
+      );
+      if (!migrated) return;
+      steps.done('migrations');
+    }
+    if (!blockingRedis) return;
+    steps.begin('worker');
+    const reachable = await withBackoff('Redis', () => redis.ping(), { log, stopped });
+    if (!reachable) return;
     worker = await startWorker({
       cfg,
       db,
@@ -38,18 +85,15 @@ async function main(cfg: Config, log: Logger): Promise<void> {
       log: log.child({ part: 'worker' }),
       blockingRedis,
       redis,
-      rest,
+      rest: createDiscordRest(cfg),
     });
-  }
+    steps.done('worker');
+  })();
+  background.catch((err: unknown) => {
+    log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'failed to start');
+    process.exit(1);
+  });
 
-  if (cfg.ROLE !== 'worker') {
-    const app = createApp({ cfg, db, redis, queues, log, now });
-    server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
-      log.info({ port: info.port, role: cfg.ROLE }, 'listening'),
-    );
-  }
-
-  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -59,11 +103,12 @@ async function main(cfg: Config, log: Logger): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
-    if (server) {
+    if (server?.listening) {
       const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
     }
+    await background.catch(() => undefined);
     await worker?.close();
     await queues.close();
     await Promise.all([

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { throttledWarn } from '../config/logger.ts';
 import type { z } from 'zod';
 import { AppError } from '../economy/errors.ts';
 import { QUEUES, type JobDefinition, type PayloadOf, type QueueName } from './definitions.ts';
@@ -10,10 +11,12 @@ export class Queues {
   private readonly queues: Map<QueueName, Queue>;
 
   constructor(connection: Redis, prefix: string, log: Logger) {
+    // While Redis is down every queue reports every reconnect attempt; one line per half minute is enough.
+    const warn = throttledWarn(log, 30_000);
     this.queues = new Map(
       QUEUES.map((name) => {
         const queue = new Queue(name, { connection, prefix });
-        queue.on('error', (err) => log.warn({ queue: name, err: err.message }, 'queue error'));
+        queue.on('error', (err) => warn('queue', { err: err.message }, 'queue error'));
         return [name, queue];
       }),
     );

@@ -1,6 +1,7 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { sql } from 'kysely';
 import type { Config } from '../config/env.ts';
+import { throttledWarn } from '../config/logger.ts';
 import {
   QUEUES,
   feedRefreshJob,
@@ -65,6 +66,20 @@ const handlers = new Map<string, Handler>([
   entry(setupGuildJob, handleSetupGuild),
 ]);
 
+/** Jobs that call Discord's bot routes (not only interaction webhooks), so they need DISCORD_TOKEN. */
+const NEEDS_BOT_TOKEN = new Set<string>([
+  setupGuildJob.name,
+  feedRelayJob.name,
+  feedRefreshJob.name,
+  shopRefreshJob.name,
+  orderNoticeJob.name,
+  grantRoleJob.name,
+  revokeRoleJob.name,
+]);
+
+/** How long a job that needs the bot token waits before it looks again, when the token is not set. */
+const BOT_TOKEN_WAIT_MS = 60_000;
+
 /** The repeatable jobs: scheduler id, job and how often it runs. */
 const scheduled = (cfg: Config) => [
   { id: 'ledger-check', def: ledgerCheckJob, repeat: { pattern: cfg.LEDGER_CHECK_CRON } },
@@ -73,12 +88,15 @@ const scheduled = (cfg: Config) => [
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
 ];
 
-/** Registers repeatable jobs; idempotent, so every worker replica may call it. */
+/**
+ * Registers repeatable jobs; idempotent, so every worker replica may call it. Without DISCORD_TOKEN the ones
+ * that only talk to Discord are removed instead: the feed relay catches up from its cursor once they run again.
+ */
 async function schedule(deps: WorkerDeps): Promise<void> {
   for (const { id, def, repeat } of scheduled(deps.cfg)) {
-    await deps.queues
-      .get(def.queue)
-      .upsertJobScheduler(id, repeat, { name: def.name, data: {}, opts: def.options });
+    const queue = deps.queues.get(def.queue);
+    if (NEEDS_BOT_TOKEN.has(def.name) && !deps.cfg.DISCORD_TOKEN) await queue.removeJobScheduler(id);
+    else await queue.upsertJobScheduler(id, repeat, { name: def.name, data: {}, opts: def.options });
   }
 }
 
@@ -89,17 +107,24 @@ export interface RunningWorker {
 /** Starts one BullMQ worker per queue; handlers validate payloads and treat schema errors as permanent. */
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const prefix = `${deps.cfg.REDIS_PREFIX}:bull`;
+  // While Redis is down every worker reports every reconnect attempt; one line per half minute is enough.
+  const warn = throttledWarn(deps.log, 30_000);
   const workers = QUEUES.map((queue: QueueName) => {
     const worker = new Worker(
       queue,
-      async (job) => {
+      async (job, token) => {
         const run = handlers.get(job.name);
         if (!run) throw new UnrecoverableError(`no handler for job ${job.name}`);
+        if (NEEDS_BOT_TOKEN.has(job.name) && !deps.cfg.DISCORD_TOKEN) {
+          // Waits (delayed, its attempts untouched) rather than failing: a replica with the token takes it.
+          await job.moveToDelayed(Date.now() + BOT_TOKEN_WAIT_MS, token);
+          throw new DelayedError();
+        }
         return run(deps, job.data, job);
       },
       { connection: deps.blockingRedis, prefix, concurrency: 8 },
     );
-    worker.on('error', (err) => deps.log.warn({ queue, err: err.message }, 'worker error'));
+    worker.on('error', (err) => warn('worker', { err: err.message }, 'worker error'));
     worker.on('failed', (job, err) =>
       deps.log.warn({ queue, job: job?.name, id: job?.id, err: err.message }, 'job failed'),
     );

@@ -16,8 +16,8 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
-import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
-import { buttonClick, TEST_GUILD_ID } from '../tests/helpers/interactions.ts';
+import { createDiscordSigner } from '../playground/signer.ts';
+import { buttonClick, TEST_GUILD_ID } from '../playground/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
 

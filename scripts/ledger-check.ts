@@ -2,12 +2,13 @@
  * npm run ledger:check [-- --json] — verifies the ledger's invariants against DATABASE_URL.
  * Prints one JSON line with --json, a short report otherwise; exits 1 when the ledger is not consistent.
  */
-import { ConfigError, parseDatabaseUrl } from '../config/env.ts';
+import { ConfigError, loadDotEnv, parseDatabaseUrl } from '../config/env.ts';
 import { createDb } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 
 let databaseUrl: string;
 try {
+  loadDotEnv();
   databaseUrl = parseDatabaseUrl(process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;

@@ -1,5 +1,5 @@
 import type { APIEmbed } from 'discord-api-types/v10';
-import { coins, COLOR, mention, relativeTime } from './format.ts';
+import { coins, COLOR, formatNumber, mention, relativeTime } from './format.ts';
 
 export interface CardTransaction {
   /** +1 when coins came in, -1 when they left. */
@@ -46,7 +46,7 @@ function transactionLine(t: CardTransaction): string {
       ? `${t.sign > 0 ? 'from' : 'to'} ${mention(t.counterparty.discordId)}`
       : (SYSTEM_NAMES[t.counterparty.code] ?? t.counterparty.code);
   const memo = t.memo ? ` · “${t.memo.slice(0, 60)}”` : '';
-  return `\`${t.sign > 0 ? '+' : '-'}${t.amount.toLocaleString('en-US')}\` ${label(t.reason)} · ${who}${memo} · ${relativeTime(t.at)}`;
+  return `\`${t.sign > 0 ? '+' : '-'}${formatNumber(t.amount)}\` ${label(t.reason)} · ${who}${memo} · ${relativeTime(t.at)}`;
 }
 
 const days = (n: number) => `${n} ${n === 1 ? 'day' : 'days'}`;

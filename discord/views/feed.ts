@@ -9,7 +9,7 @@ import {
   type APIModalInteractionResponseCallbackData,
 } from 'discord-api-types/v10';
 import type { FeedAnnotation, FeedParty, FeedTransfer } from '../../economy/feed.ts';
-import { coins, COLOR, COLOR_ERROR, COLOR_OK, mention, relativeTime } from './format.ts';
+import { coins, COLOR, COLOR_ERROR, COLOR_OK, formatNumber, mention, relativeTime } from './format.ts';
 
 /** custom_id prefixes of the feed's buttons, menus and modals; handlers in functions/interactions. */
 export const FEED_IDS = {
@@ -145,8 +145,8 @@ const clip = (text: string, max: number) => (text.length <= max ? text : `${text
 /** The full embed of one transaction: kind, from → to, amount, balances after, reference, actor, time. */
 export function transferEmbed(t: FeedTransfer, annotations: FeedAnnotation[] = []): APIEmbed {
   const balances = [
-    t.fromBalanceAfter !== null ? `${who(t.from)} ${t.fromBalanceAfter.toLocaleString('en-US')}` : null,
-    t.toBalanceAfter !== null ? `${who(t.to)} ${t.toBalanceAfter.toLocaleString('en-US')}` : null,
+    t.fromBalanceAfter !== null ? `${who(t.from)} ${formatNumber(t.fromBalanceAfter)}` : null,
+    t.toBalanceAfter !== null ? `${who(t.to)} ${formatNumber(t.toBalanceAfter)}` : null,
   ].filter((x) => x !== null);
   const fields: NonNullable<APIEmbed['fields']> = [
     { name: 'Amount', value: coins(t.amount), inline: true },
@@ -171,10 +171,10 @@ export function transferEmbed(t: FeedTransfer, annotations: FeedAnnotation[] = [
 /** One compact line per transaction, used when the feed is behind. */
 export function transferLine(t: FeedTransfer): string {
   const balances = [t.fromBalanceAfter, t.toBalanceAfter]
-    .map((b) => (b === null ? '–' : b.toLocaleString('en-US')))
+    .map((b) => (b === null ? '–' : formatNumber(b)))
     .join(' / ');
   const kind = t.phase === 'single' ? (t.reversesId !== null ? 'refund' : t.reason) : SHORT_PHASE[t.phase];
-  return `\`#${t.id}\` ${plain(kind)} ${whoPlain(t.from)} → ${whoPlain(t.to)} **${t.amount.toLocaleString('en-US')}** (${balances})`;
+  return `\`#${t.id}\` ${plain(kind)} ${whoPlain(t.from)} → ${whoPlain(t.to)} **${formatNumber(t.amount)}** (${balances})`;
 }
 
 const SHORT_PHASE = { pending: 'hold', post: 'payout', void: 'hold refunded' } as const;
@@ -249,7 +249,7 @@ function pickMenu(transfers: FeedTransfer[]): Row {
         custom_id: FEED_IDS.pick,
         placeholder: 'Act on a transaction…',
         options: transfers.slice(0, 25).map((t) => ({
-          label: clip(`#${t.id} ${kindLabel(t)} · ${t.amount.toLocaleString('en-US')}`, 100),
+          label: clip(`#${t.id} ${kindLabel(t)} · ${formatNumber(t.amount)}`, 100),
           description: clip(`${t.from.name} → ${t.to.name}`, 100),
           value: t.id,
         })),

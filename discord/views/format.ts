@@ -1,8 +1,6 @@
 /** Small text helpers shared by the message views. */
 
-/** `1 coin`, `1,250 coins`. */
-export const coins = (n: number): string =>
-  `${n.toLocaleString('en-US')} ${Math.abs(n) === 1 ? 'coin' : 'coins'}`;
+export { coins, formatNumber } from '../../config/numbers.ts';
 
 /** Discord's relative time markup, rendered in each reader's locale ("in 5 hours", "2 days ago"). */
 export const relativeTime = (at: Date): string => `<t:${Math.floor(at.getTime() / 1000)}:R>`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messageProblems } from '../../tests/fakes/discord-api.ts';
+import { messageProblems } from '../../playground/discord/limits.ts';
 import { renderPlayerCard } from './card.ts';
 import { renderDailyClaim } from './daily.ts';
 import { renderHelp } from './help.ts';

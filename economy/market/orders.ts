@@ -10,6 +10,8 @@ import {
   type LedgerResult,
 } from '../ledger.ts';
 import { Conflict, RequestFailed, type Outcome } from '../batcher.ts';
+import { coins } from '../../config/numbers.ts';
+import { notEnoughCoins } from '../words.ts';
 import { marketFee } from './fees.ts';
 import { requireReason } from './listings.ts';
 import { can, requirePermission, type Action, type Actor } from '../rbac.ts';
@@ -17,7 +19,6 @@ import {
   LISTING_COLUMNS,
   ORDER_COLUMNS,
   RESTRICTED_KINDS,
-  coins,
   toListing,
   toOrder,
   type Listing,
@@ -341,7 +342,7 @@ async function holdRefusal(
         .where('id', '=', r.buyerId)
         .executeTakeFirst();
       const balance = Number(wallet?.balance ?? 0);
-      return new AppError('insufficient_funds', `You need ${coins(total)} but have ${coins(balance)}.`, 409, {
+      return new AppError('insufficient_funds', notEnoughCoins(balance, total), 409, {
         total,
         balance,
       });

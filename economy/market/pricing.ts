@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { transact, type Db, type Tx } from '../../db/client.ts';
 import { AppError } from '../errors.ts';
-import { coins, type MarketSettings } from './types.ts';
+import { coins } from '../../config/numbers.ts';
+import type { MarketSettings } from './types.ts';
 
 export interface ReferencePrice {
   catalogItemId: string;

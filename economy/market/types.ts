@@ -266,5 +266,3 @@ export const CATALOG_COLUMNS = [
   'base_price',
   'active',
 ] as const;
-
-export const coins = (n: number) => `${n.toLocaleString('en-US')} coin${n === 1 ? '' : 's'}`;

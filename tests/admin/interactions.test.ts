@@ -13,7 +13,7 @@ import {
   slashCommand,
   TEST_GUILD_ID,
   type Actor,
-} from '../helpers/interactions.ts';
+} from '../../playground/interactions.ts';
 import { until, waitFor } from '../helpers/wait.ts';
 import { marketClient } from '../market/discord-client.ts';
 import { settings as marketSettings, player } from '../market/fixtures.ts';

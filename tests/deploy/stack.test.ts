@@ -18,8 +18,8 @@ import { createDb, type Db } from '../../db/client.ts';
 import { createRedis } from '../../db/redis.ts';
 import { ledgerCheckJob, setupGuildJob } from '../../jobs/definitions.ts';
 import { Queues } from '../../jobs/queues.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import { createDiscordSigner } from '../helpers/discord-signer.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
+import { createDiscordSigner } from '../../playground/signer.ts';
 import { REDIS_URL, databaseUrl } from '../helpers/env.ts';
 import {
   TEST_APPLICATION_ID,
@@ -27,7 +27,7 @@ import {
   buttonClick,
   ping,
   slashCommand,
-} from '../helpers/interactions.ts';
+} from '../../playground/interactions.ts';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/wait.ts';
 import { ROOT } from './compose-check.ts';

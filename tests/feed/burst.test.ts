@@ -9,7 +9,7 @@ import type { FeedEvent } from '../../economy/feed.ts';
 import { Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { txChannel } from '../../jobs/handlers/feed-relay.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../../db/client.ts';
-import type { FakeMessage } from '../fakes/discord-api.ts';
+import type { FakeMessage } from '../../playground/discord/fake-api.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /** The transfer ids a feed message shows, in order: embed titles `#12 · …` or compact lines `` `#12` … ``. */

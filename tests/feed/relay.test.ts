@@ -12,7 +12,7 @@ import { applyInTransaction, Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { handleFeedRefresh } from '../../jobs/handlers/feed-refresh.ts';
 import { handleFeedRelay, txChannel } from '../../jobs/handlers/feed-relay.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';
@@ -61,7 +61,7 @@ beforeAll(async () => {
     DATABASE_URL: t.url,
     REDIS_URL,
     REDIS_PREFIX: prefix,
-    DISCORD_PUBLIC_KEY: '0'.repeat(64),
+    DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: fake.url,
     GUILD_ID: GUILD,

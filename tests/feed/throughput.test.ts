@@ -6,7 +6,7 @@ import { createDiscordRest } from '../../discord/rest.ts';
 import { loadCursor } from '../../economy/feed.ts';
 import { Ledger } from '../../economy/ledger.ts';
 import { handleFeedRelay } from '../../jobs/handlers/feed-relay.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { sleep, waitFor } from '../helpers/wait.ts';
@@ -43,7 +43,7 @@ it('keeps a 50 tx/s burst within a minute under 5 messages per 5 s, exactly once
     DATABASE_URL: t.url,
     REDIS_URL,
     REDIS_PREFIX: testRedisPrefix(),
-    DISCORD_PUBLIC_KEY: '0'.repeat(64),
+    DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
     DISCORD_TOKEN: TOKEN,
     DISCORD_API_BASE: fake.url,
     GUILD_ID: GUILD,

@@ -7,7 +7,7 @@ import { Routes } from 'discord-api-types/v10';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../config/logger.ts';
 import { createDiscordRest } from '../../discord/rest.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 
 const APP = '900000000000000002';
 const TOKEN = `aW50ZXJhY3Rpb246OTAwMDAwMDAwMDAwMDAwMDA5${'q'.repeat(60)}`;

@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { APIInteractionResponse } from 'discord-api-types/v10';
-import { FakeDiscordApi, type FakeDiscordOptions } from '../fakes/discord-api.ts';
+import { FakeDiscordApi, type FakeDiscordOptions } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from './db.ts';
-import { createDiscordSigner, type DiscordSigner } from './discord-signer.ts';
+import { createDiscordSigner, type DiscordSigner } from '../../playground/signer.ts';
 import { REDIS_URL } from './env.ts';
-import { TEST_APPLICATION_ID, TEST_GUILD_ID } from './interactions.ts';
+import { TEST_APPLICATION_ID, TEST_GUILD_ID } from '../../playground/interactions.ts';
 import { startServer, type ServerProcess } from './server-process.ts';
 
 export const TEST_BOT_TOKEN = 'test-bot-token.abc.def';

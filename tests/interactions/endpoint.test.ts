@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDiscordSigner } from '../helpers/discord-signer.ts';
+import { createDiscordSigner } from '../../playground/signer.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { buttonClick, modalSubmit, ping, slashCommand } from '../helpers/interactions.ts';
+import { buttonClick, modalSubmit, ping, slashCommand } from '../../playground/interactions.ts';
 
 let rig: InteractionServer;
 beforeAll(async () => {

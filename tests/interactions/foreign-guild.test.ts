@@ -24,7 +24,7 @@ import {
   ping,
   slashCommand,
   type Actor,
-} from '../helpers/interactions.ts';
+} from '../../playground/interactions.ts';
 
 const FOREIGN_GUILD = '910000000000000009';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findUserByDiscordId } from '../../economy/users.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { autocomplete, buttonClick, slashCommand } from '../helpers/interactions.ts';
+import { autocomplete, buttonClick, slashCommand } from '../../playground/interactions.ts';
 import { until } from '../helpers/wait.ts';
 
 let rig: InteractionServer;

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../../functions/interactions/registry.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
-import { TEST_APPLICATION_ID, TEST_GUILD_ID } from '../helpers/interactions.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
+import { TEST_APPLICATION_ID, TEST_GUILD_ID } from '../../playground/interactions.ts';
 
 const run = promisify(execFile);
 const NAMES = registry.commands.map((c) => c.definition.name).sort();

@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { slashCommand, TEST_APPLICATION_ID, TEST_GUILD_ID, type Actor } from '../helpers/interactions.ts';
+import {
+  slashCommand,
+  TEST_APPLICATION_ID,
+  TEST_GUILD_ID,
+  type Actor,
+} from '../../playground/interactions.ts';
 import { until } from '../helpers/wait.ts';
 
 let rig: InteractionServer;

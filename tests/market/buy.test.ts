@@ -153,7 +153,7 @@ describe('buying', () => {
     const expensive = await sell(6000, 3);
     const broke = await refusal(req('s8', { listingId: expensive.id, expectedUnitPrice: 6000, quantity: 2 }));
     expect(broke.code).toBe('insufficient_funds');
-    expect(broke.message).toBe('You need 12,000 coins but have 10,000 coins.');
+    expect(broke.message).toBe('Not enough coins: you have 10,000 coins and that needs 12,000 coins.');
 
     await pauseListing(t.db, player(seller), listing.id);
     expect((await refusal(req('s9'))).message).toBe('That listing is paused by its seller.');

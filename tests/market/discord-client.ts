@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { Ledger } from '../../economy/ledger.ts';
 import { balanceOf, fundWallets } from '../helpers/db.ts';
 import type { InteractionServer } from '../helpers/interaction-server.ts';
-import { buttonClick, modalSubmit, slashCommand, type Actor } from '../helpers/interactions.ts';
+import { buttonClick, modalSubmit, slashCommand, type Actor } from '../../playground/interactions.ts';
 
 export type Data = APIInteractionResponseCallbackData & { custom_id?: string };
 

@@ -17,7 +17,7 @@ import {
   modalSubmit,
   slashCommand,
   snowflake,
-} from '../helpers/interactions.ts';
+} from '../../playground/interactions.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/wait.ts';
 import { customIds, insertOfficialListing, marketClient, text } from './discord-client.ts';
@@ -137,7 +137,7 @@ describe('the market through Discord', () => {
     const tooPoor = await send(buttonClick(`market:buy:${listingId}`, buyer), 4);
     const confirm = customIds(tooPoor).find((c) => c.startsWith('market:confirm:'))!;
     const refused = await send(buttonClick(confirm, buyer), 7);
-    expect(refused.content).toBe('Not bought: You need 40 coins but have 10 coins.');
+    expect(refused.content).toBe('Not bought. Not enough coins: you have 10 coins and that needs 40 coins.');
     expect(await balance(buyerId)).toBe(10);
 
     await send(buttonClick(`market:order:deliver:${orderId}`, seller), 4);

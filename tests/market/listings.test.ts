@@ -283,7 +283,7 @@ describe('listings', () => {
     expect(
       (await refusal(createListing(t.db, settings, me(a), { title: 'x', unitPrice: 1.5, quantity: 1 })))
         .message,
-    ).toBe('unitPrice: must be a whole number of coins');
+    ).toBe('The price must be a whole number of coins.');
     expect(
       (
         await refusal(

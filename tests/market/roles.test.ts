@@ -2,7 +2,7 @@ import { DefaultRestOptions } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { balanceOf } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
+import { TEST_GUILD_ID, buttonClick, type Actor } from '../../playground/interactions.ts';
 import { until } from '../helpers/wait.ts';
 import { insertOfficialListing, insertRoleItem, marketClient } from './discord-client.ts';
 import { insertResoldListing } from './fixtures.ts';

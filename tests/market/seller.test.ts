@@ -7,7 +7,7 @@ import {
   modalSubmit,
   slashCommand,
   type Actor,
-} from '../helpers/interactions.ts';
+} from '../../playground/interactions.ts';
 import { until } from '../helpers/wait.ts';
 import {
   customIds,

@@ -7,10 +7,10 @@ import { parseConfig } from '../../config/env.ts';
 import { createDiscordRest } from '../../discord/rest.ts';
 import { createListing, getListing } from '../../economy/market/listings.ts';
 import { handleShopRefresh } from '../../jobs/handlers/market-discord.ts';
-import { FakeDiscordApi } from '../fakes/discord-api.ts';
+import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import { TEST_APPLICATION_ID, TEST_GUILD_ID } from '../helpers/interactions.ts';
+import { TEST_APPLICATION_ID, TEST_GUILD_ID } from '../../playground/interactions.ts';
 import { player, settings } from './fixtures.ts';
 
 const SHOP = '910000000000000001';

@@ -6,7 +6,7 @@ import {
   type APIUser,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
-import { coins, mention } from '../../../discord/views/format.ts';
+import { coins, formatNumber, mention } from '../../../discord/views/format.ts';
 import { adjustBalance, freezeUser, unfreezeUser } from '../../../economy/admin.ts';
 import { AppError } from '../../../economy/errors.ts';
 import { MAX_AMOUNT } from '../../../economy/ledger.ts';
@@ -120,7 +120,7 @@ export const adminCommand: Command = {
         });
         const verb = amount > 0 ? `Minted ${coins(amount)} to` : `Burned ${coins(-amount)} from`;
         return replyText(
-          `${verb} ${mention(target.discordId)}: balance ${result.balanceBefore.toLocaleString('en-US')} → ${result.balanceAfter.toLocaleString('en-US')}. Audited.`,
+          `${verb} ${mention(target.discordId)}: balance ${formatNumber(result.balanceBefore)} → ${formatNumber(result.balanceAfter)}. Audited.`,
         );
       }
       case 'freeze':

@@ -4,6 +4,7 @@ import {
 } from 'discord-api-types/v10';
 import { z } from 'zod';
 import { renderPayConfirm } from '../../../discord/views/pay.ts';
+import { coins, formatNumber } from '../../../discord/views/format.ts';
 import { AppError } from '../../../economy/errors.ts';
 import { MAX_AMOUNT } from '../../../economy/ledger.ts';
 import { PAY_NOTE_MAX } from '../../../economy/pay.ts';
@@ -87,13 +88,13 @@ async function handlePay(ctx: InteractionContext, interaction: Parameters<Comman
   if (amount === undefined || !Number.isSafeInteger(amount) || amount < 1 || amount > MAX_AMOUNT) {
     throw new AppError(
       'invalid_amount',
-      `The amount must be a whole number of coins from 1 to ${MAX_AMOUNT}.`,
+      `The amount must be a whole number of coins from 1 to ${formatNumber(MAX_AMOUNT)}.`,
     );
   }
   if (ctx.deps.cfg.PAY_DAILY_LIMIT === 0)
     throw new AppError('pay_disabled', 'Payments with /pay are turned off here.');
   if (amount > ctx.deps.cfg.PAY_DAILY_LIMIT) {
-    throw new AppError('pay_limit', `You can send at most ${ctx.deps.cfg.PAY_DAILY_LIMIT} coins per day.`);
+    throw new AppError('pay_limit', `You can send at most ${coins(ctx.deps.cfg.PAY_DAILY_LIMIT)} a day.`);
   }
   if (note && note.length > PAY_NOTE_MAX) {
     throw new AppError('invalid_note', `The note can be at most ${PAY_NOTE_MAX} characters.`);

@@ -1,4 +1,5 @@
 import { HUB_BUTTONS } from '../../../discord/views/hub.ts';
+import { coins } from '../../../discord/views/format.ts';
 import {
   listingTitle,
   MARKET_IDS,
@@ -148,12 +149,12 @@ export const marketShopComponents: ComponentHandler[] = [
           if (listing.catalogItemId) await grantBoughtRole(ctx.deps.queues, order);
         }
         return updateMessage({
-          content: `Order placed: ${order.quantity} × for ${order.total.toLocaleString('en-US')} coins, held in escrow.`,
+          content: `Order placed: ${order.quantity} × for ${coins(order.total)}, held in escrow.`,
           ...(await orderView(ctx, order, listing)),
         });
       } catch (err) {
         // A busy market is worth another click, so the prompt stays; any other refusal is final.
-        if (err instanceof AppError && err.status !== 503) return closePrompt(`Not bought: ${err.message}`);
+        if (err instanceof AppError && err.status !== 503) return closePrompt(`Not bought. ${err.message}`);
         throw err;
       }
     },

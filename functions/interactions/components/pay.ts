@@ -46,7 +46,7 @@ export const payConfirmButton: ComponentHandler = {
     } catch (err) {
       // A busy ledger or Redis is worth another click, so the prompt stays; any other refusal is final.
       if (err instanceof AppError && err.status !== 503)
-        return closePrompt(`Payment not sent: ${err.message}`);
+        return closePrompt(`Payment not sent. ${err.message}`);
       throw err;
     }
   },

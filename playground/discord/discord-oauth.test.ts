@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeDiscordApi } from './discord-api.ts';
+import { FakeDiscordApi } from './fake-api.ts';
 import { FakeDiscordOAuth } from './discord-oauth.ts';
 
 // The fake must refuse what Discord refuses, or the login tests would pass against a server that cheats.

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FakeDiscordApi, RecordedCall } from './discord-api.ts';
+import type { FakeDiscordApi, RecordedCall } from './fake-api.ts';
 
 /**
  * Discord's OAuth2 and guild-member routes for the fake Discord API: the authorize page (at the root, as

@@ -2,7 +2,7 @@ import { DiscordAPIError } from '@discordjs/rest';
 import { Routes } from 'discord-api-types/v10';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDiscordRest } from '../../discord/rest.ts';
-import { FakeDiscordApi, type FakeDiscordOptions } from './discord-api.ts';
+import { FakeDiscordApi, type FakeDiscordOptions } from './fake-api.ts';
 
 const TOKEN = 'fake-token';
 const CHANNEL = '920000000000000001';

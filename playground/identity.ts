@@ -1,0 +1,57 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { snowflake } from './discord/http.ts';
+import { createDiscordSigner, type DiscordSigner } from './signer.ts';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Git-ignored; holds the development identity below. */
+export const DEV_DIR = path.join(ROOT, '.dev');
+const IDENTITY_FILE = path.join(DEV_DIR, 'discord.json');
+
+/** The local Discord `npm run dev` and `npm run discord:send` pretend to be: one signing key, app, guild, bot. */
+export interface DevIdentity {
+  signer: DiscordSigner;
+  applicationId: string;
+  guildId: string;
+  botToken: string;
+  /** The file it lives in, relative to the repository. */
+  file: string;
+  /** True when this call created it. */
+  created: boolean;
+}
+
+interface Stored {
+  privateKeyPem: string;
+  applicationId: string;
+  guildId: string;
+  botToken: string;
+}
+
+/** Reads the development identity, creating it (mode 0600) on first use. */
+export function devIdentity(): DevIdentity {
+  let created = false;
+  if (!existsSync(IDENTITY_FILE)) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const stored: Stored = {
+      privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      applicationId: snowflake(),
+      guildId: snowflake(),
+      botToken: `dev.${randomBytes(24).toString('base64url')}`,
+    };
+    mkdirSync(DEV_DIR, { recursive: true });
+    writeFileSync(IDENTITY_FILE, JSON.stringify(stored, null, 2), { mode: 0o600 });
+    created = true;
+  }
+  const stored = JSON.parse(readFileSync(IDENTITY_FILE, 'utf8')) as Stored;
+  const privateKey = createPrivateKey(stored.privateKeyPem);
+  return {
+    signer: createDiscordSigner({ privateKey, publicKey: createPublicKey(privateKey) }),
+    applicationId: stored.applicationId,
+    guildId: stored.guildId,
+    botToken: stored.botToken,
+    file: path.relative(ROOT, IDENTITY_FILE),
+    created,
+  };
+}
