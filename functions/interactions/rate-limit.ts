@@ -21,12 +21,12 @@ export interface RateLimiter {
 }
 
 /**
- * A fixed-window limit per subject in Redis, shared by every API replica. The hits of one event-loop turn go
+ * A fixed-window limit per subject in Redis (`limits` is read per use, so a changed setting applies at once), shared by every API replica. The hits of one event-loop turn go
  * to Redis as one script call (keys of one Redis node: Coinhub does not run on Redis Cluster).
  */
 export function createRateLimiter(
   redis: Redis,
-  options: { prefix: string; limit: number; windowSeconds: number },
+  options: { prefix: string; limits: () => { limit: number; windowSeconds: number } },
 ): RateLimiter {
   redis.defineCommand('coinhubRateHits', { lua: HIT_SCRIPT });
   const hitsCommand = (
@@ -37,7 +37,7 @@ export function createRateLimiter(
       redis,
       subjects.length,
       ...subjects.map((s) => `${options.prefix}:rl:${s}`),
-      options.windowSeconds,
+      options.limits().windowSeconds,
     ),
   );
   return {
@@ -48,7 +48,7 @@ export function createRateLimiter(
       } catch {
         throw new AppError('unavailable', 'Coinhub is busy right now; please try again in a moment.', 503);
       }
-      return n <= options.limit;
+      return n <= options.limits().limit;
     },
   };
 }

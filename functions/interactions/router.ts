@@ -11,6 +11,7 @@ import { AppError } from '../../economy/errors.ts';
 import { upsertDiscordUser } from '../../economy/users.ts';
 import type { AppDeps } from '../context.ts';
 import { discordProfile } from './options.ts';
+import { settingsFor } from '../../economy/settings.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { pong, replyText, SLOW_DOWN, UNKNOWN_ACTION } from './responses.ts';
 import type { Command, ComponentHandler, InteractionContext, ModalHandler } from './types.ts';
@@ -68,8 +69,10 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
   const findModal = prefixTable('modal', registry.modals);
   const limiter = createRateLimiter(deps.redis, {
     prefix: deps.cfg.REDIS_PREFIX,
-    limit: deps.cfg.RATE_LIMIT_ACTIONS,
-    windowSeconds: deps.cfg.RATE_LIMIT_WINDOW_S,
+    limits: () => {
+      const { rateLimitActions, rateLimitWindowS } = settingsFor(deps).current();
+      return { limit: rateLimitActions, windowSeconds: rateLimitWindowS };
+    },
   });
 
   function resolve(interaction: APIInteraction): Route | undefined {

@@ -8,7 +8,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.ts';
 import { createListing } from '../../../economy/market/listings.ts';
 import { referencePrice } from '../../../economy/market/pricing.ts';
-import { marketSettings } from '../../../economy/market/types.ts';
+import { liveMarketSettings } from '../../../economy/settings.ts';
 import { announceListing } from '../components/market-shop.ts';
 import { focusedText, modalField, stringOption } from '../options.ts';
 import { NO_CHOICES, reply, showModal } from '../responses.ts';
@@ -69,7 +69,7 @@ export const sellModalHandler: ModalHandler = {
     const description = modalField(interaction, 'description').trim();
     const listing = await createListing(
       ctx.deps.db,
-      marketSettings(ctx.deps.cfg),
+      await liveMarketSettings(ctx.deps),
       { kind: 'user', userId: ctx.user.id },
       {
         ...(catalogItemId ? { catalogItemId } : {}),

@@ -17,7 +17,8 @@ import {
   sellerListings,
   updateListing,
 } from '../../../economy/market/listings.ts';
-import { marketSettings, type Actor, type Listing } from '../../../economy/market/types.ts';
+import type { Actor, Listing } from '../../../economy/market/types.ts';
+import { liveMarketSettings } from '../../../economy/settings.ts';
 import { wholeNumber } from '../commands/sell.ts';
 import { modalField } from '../options.ts';
 import { requireRole } from '../permissions.ts';
@@ -154,7 +155,7 @@ export const repriceModalHandler: ModalHandler = {
   async handle(ctx, interaction, [listingId]) {
     const { listing, actor } = await managedListing(ctx, listingId);
     const unitPrice = wholeNumber(modalField(interaction, 'price'), 'The price');
-    const after = await updateListing(ctx.deps.db, marketSettings(ctx.deps.cfg), actor, listing.id, {
+    const after = await updateListing(ctx.deps.db, await liveMarketSettings(ctx.deps), actor, listing.id, {
       unitPrice,
     });
     return reply(
