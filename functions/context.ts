@@ -4,8 +4,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
+import type { PubSub } from '../db/pubsub.ts';
 import type { Ledger } from '../economy/ledger.ts';
 import type { Queues } from '../jobs/queues.ts';
+import type { ApiActor } from './api/actor.ts';
 
 /** Everything a request handler may use; built once per process by server.ts. */
 export interface AppDeps {
@@ -14,6 +16,8 @@ export interface AppDeps {
   redis: Redis;
   ledger: Ledger;
   queues: Queues;
+  /** The process's Redis subscriber (settings invalidation, the transaction stream). */
+  pubsub: PubSub;
   log: Logger;
   now: () => Date;
 }
@@ -27,5 +31,7 @@ export interface AppEnv {
     log: Logger;
     /** A verified Discord interaction (set by the /interactions signature check). */
     interaction: APIInteraction;
+    /** Who calls /api (set by the panel's authentication: a session or an API token). */
+    actor: ApiActor;
   };
 }

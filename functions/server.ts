@@ -4,9 +4,11 @@ import { configOrExit, type Config } from '../config/env.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
 import { createDb } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
+import { channels, PubSub } from '../db/pubsub.ts';
 import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
 import { Ledger } from '../economy/ledger.ts';
+import { settingsFor } from '../economy/settings.ts';
 import { Queues } from '../jobs/queues.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
 import { createApp } from './app.ts';
@@ -25,6 +27,11 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
   const ledger = new Ledger(db, { now });
+  // Settings saved on any replica reach this one at once; SETTINGS_TTL_MS covers a missed message.
+  const pubsub = new PubSub(cfg.REDIS_URL, `coinhub-${cfg.ROLE}-sub`);
+  const settings = settingsFor({ db, cfg });
+  await pubsub.subscribe(channels.settings(cfg.REDIS_PREFIX), () => settings.invalidate());
+  pubsub.onReconnect(() => settings.invalidate());
 
   let server: ServerType | undefined;
   let worker: RunningWorker | undefined;
@@ -45,7 +52,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   }
 
   if (cfg.ROLE !== 'worker') {
-    const app = createApp({ cfg, db, redis, ledger, queues, log, now });
+    const app = createApp({ cfg, db, redis, ledger, queues, pubsub, log, now });
     server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
       log.info({ port: info.port, role: cfg.ROLE }, 'listening'),
     );
@@ -68,6 +75,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     }
     await worker?.close();
     await queues.close();
+    pubsub.close();
     await Promise.all([
       db.destroy(),
       redis.quit().catch(() => undefined),
