@@ -1,6 +1,7 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
+import { apiRoutes, requireSignIn } from './api/routes.ts';
 import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
@@ -9,8 +10,13 @@ import { interactionRoutes } from './interactions/routes.ts';
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+export interface AppOptions {
+  /** Who may call /api: sets `c.get('actor')` from a panel session or API token, or refuses. */
+  authenticate?: MiddlewareHandler<AppEnv>;
+}
+
 /** Composes the HTTP app from its surfaces. */
-export function createApp(deps: AppDeps) {
+export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: 'X-Request-Id' }));
@@ -22,6 +28,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));
+  app.route('/api', apiRoutes(deps, options.authenticate ?? requireSignIn));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

@@ -1,0 +1,37 @@
+import type { MiddlewareHandler } from 'hono';
+import { AppError } from '../../economy/errors.ts';
+import type { AppDeps, AppEnv } from '../context.ts';
+import { auditRoutes } from './audit.ts';
+import { marketRoutes } from './market.ts';
+import { apiGroup } from './openapi.ts';
+import { settingsRoutes } from './settings.ts';
+import { transferRoutes } from './transfers.ts';
+import { userRoutes } from './users.ts';
+
+/** Without a panel sign-in configured, /api answers every caller 401 (the OpenAPI document stays public). */
+export const requireSignIn: MiddlewareHandler<AppEnv> = async function requireSignIn() {
+  throw new AppError('unauthenticated', 'Sign in through the panel first.', 401);
+};
+
+/**
+ * The panel API, mounted at /api. `authenticate` sets `c.get('actor')` or refuses; the routes behind it add
+ * no rules of their own: the economy checks the actor's role.
+ */
+export function apiRoutes(deps: AppDeps, authenticate: MiddlewareHandler<AppEnv>) {
+  const api = apiGroup();
+  api.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Coinhub panel API',
+      version: '1',
+      description: 'The admin API of a Coinhub installation. See docs/panel-api.md.',
+    },
+  });
+  api.use('*', authenticate);
+  api.route('/', settingsRoutes(deps));
+  api.route('/', userRoutes(deps));
+  api.route('/', transferRoutes(deps));
+  api.route('/', marketRoutes(deps));
+  api.route('/', auditRoutes(deps));
+  return api;
+}

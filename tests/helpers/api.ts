@@ -1,0 +1,93 @@
+import type { MiddlewareHandler } from 'hono';
+import { parseConfig } from '../../config/env.ts';
+import { createLogger } from '../../config/logger.ts';
+import { PubSub } from '../../db/pubsub.ts';
+import { createRedis } from '../../db/redis.ts';
+import { AppError } from '../../economy/errors.ts';
+import { Ledger } from '../../economy/ledger.ts';
+import type { Role } from '../../economy/rbac.ts';
+import { createApp, type App } from '../../functions/app.ts';
+import type { ApiActor } from '../../functions/api/actor.ts';
+import type { AppDeps, AppEnv } from '../../functions/context.ts';
+import { Queues } from '../../jobs/queues.ts';
+import { createTestDatabase, testRedisPrefix, type TestDatabase } from './db.ts';
+import { REDIS_URL } from './env.ts';
+
+export interface As {
+  userId: string;
+  role: Role;
+}
+
+export interface ApiRig {
+  t: TestDatabase;
+  deps: AppDeps;
+  app: App;
+  /** Calls /api`path` in-process as `as` (no actor: unauthenticated); JSON in, status and JSON out. */
+  call(
+    as: As | null,
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Stands in for the panel's authentication: the actor comes from test headers. The routes behind it are the
+ * real ones, so what a role may do is decided by the economy exactly as in production.
+ */
+const testAuthenticate: MiddlewareHandler<AppEnv> = async function testAuthenticate(c, next) {
+  const userId = c.req.header('x-test-user');
+  const role = c.req.header('x-test-role') as Role | undefined;
+  if (!userId || !role) throw new AppError('unauthenticated', 'Sign in through the panel first.', 401);
+  const actor: ApiActor = { userId, discordId: `discord-${userId}`, role, via: 'session' };
+  c.set('actor', actor);
+  await next();
+};
+
+/** An API app over a fresh database and Redis prefix, with a test authentication. */
+export async function startApiRig(
+  options: { env?: Record<string, string>; db?: TestDatabase; redisPrefix?: string } = {},
+): Promise<ApiRig> {
+  const t = options.db ?? (await createTestDatabase(6));
+  const cfg = parseConfig({
+    DATABASE_URL: t.url,
+    REDIS_URL,
+    DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
+    REDIS_PREFIX: options.redisPrefix ?? testRedisPrefix(),
+    ...options.env,
+  });
+  const log = createLogger('silent');
+  const redis = createRedis(REDIS_URL, 'command', 'api-test');
+  const queues = new Queues(redis, `${cfg.REDIS_PREFIX}:bull`, log);
+  const pubsub = new PubSub(REDIS_URL, 'api-test-sub');
+  const now = () => new Date();
+  const deps: AppDeps = { cfg, db: t.db, redis, ledger: new Ledger(t.db, { now }), queues, pubsub, log, now };
+  const app = createApp(deps, { authenticate: testAuthenticate });
+  return {
+    t,
+    deps,
+    app,
+    async call(as, method, path, body, headers = {}) {
+      const res = await app.request(`/api${path}`, {
+        method,
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(as ? { 'x-test-user': as.userId, 'x-test-role': as.role } : {}),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      const type = res.headers.get('content-type') ?? '';
+      return { status: res.status, body: type.includes('json') ? JSON.parse(text) : text, headers: res.headers };
+    },
+    async close() {
+      pubsub.close();
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+      if (!options.db) await t.drop();
+    },
+  };
+}
