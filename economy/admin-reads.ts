@@ -2,7 +2,14 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/client.ts';
 import { recentAuditForUser, type AuditEntry } from './audit.ts';
 import { AppError } from './errors.ts';
-import { feedAnnotations, selectFeedTransfers, type FeedAnnotation, type FeedTransfer } from './feed.ts';
+import {
+  feedAnnotations,
+  selectFeedTransfers,
+  toFeedEvent,
+  type FeedAnnotation,
+  type FeedEvent,
+  type FeedTransfer,
+} from './feed.ts';
 import { escapeLike } from './market/catalog.ts';
 import { ordersForUser } from './market/orders.ts';
 import {
@@ -338,4 +345,49 @@ export async function listAudit(db: Db, reader: Reader, f: AuditFilter): Promise
     actorDiscordId: r.discord_id,
     actorName: r.username,
   }));
+}
+
+/** Refuses a reader who may not watch the live transaction feed. */
+export function requireFeedAccess(reader: Reader): void {
+  requirePermission(reader.role, 'feed.view');
+}
+
+/** The most transfers a reconnecting stream client is sent from the database; further behind, it resets. */
+export const REPLAY_LIMIT = 1000;
+
+export type FeedReplay =
+  | { kind: 'events'; events: FeedEvent[] }
+  /** Too far behind to replay: the client reloads what it shows and continues from `lastId`. */
+  | { kind: 'reset'; lastId: string };
+
+/**
+ * The feed events a stream client missed: transfers after `after`, up to `before` (exclusive) or, without it,
+ * up to what the feed relay has published so far, in id order. More than REPLAY_LIMIT of them is a reset.
+ */
+export async function feedReplay(
+  db: Db,
+  reader: Reader,
+  range: { after: string; before?: string | undefined },
+): Promise<FeedReplay> {
+  requirePermission(reader.role, 'feed.view');
+  let upper: RawBuilder<unknown>;
+  let lastId: string;
+  if (range.before !== undefined) {
+    upper = sql`t.id < ${range.before}`;
+    lastId = String(BigInt(range.before) - 1n);
+  } else {
+    const cursor = await db
+      .selectFrom('feed_cursors')
+      .select('last_id')
+      .where('consumer', '=', 'redis')
+      .executeTakeFirst();
+    lastId = cursor ? String(cursor.last_id) : '0';
+    upper = sql`t.id <= ${lastId}`;
+  }
+  const beyond = await sql<{ id: string }>`
+    select t.id from transfers t where t.id > ${range.after} and ${upper}
+    order by t.id offset ${REPLAY_LIMIT} limit 1`.execute(db);
+  if (beyond.rows.length > 0) return { kind: 'reset', lastId };
+  const transfers = await selectFeedTransfers(db, sql`t.id > ${range.after} and ${upper}`, REPLAY_LIMIT);
+  return { kind: 'events', events: transfers.map(toFeedEvent) };
 }

@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
 import { apiRoutes, requireSignIn } from './api/routes.ts';
+import type { StreamOptions } from './api/stream.ts';
 import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
@@ -13,6 +14,8 @@ const MAX_BODY_BYTES = 1024 * 1024;
 export interface AppOptions {
   /** Who may call /api: sets `c.get('actor')` from a panel session or API token, or refuses. */
   authenticate?: MiddlewareHandler<AppEnv>;
+  /** Heartbeat and slow-client limits of the transaction stream (tests shorten them). */
+  stream?: StreamOptions;
 }
 
 /** Composes the HTTP app from its surfaces. */
@@ -28,7 +31,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));
-  app.route('/api', apiRoutes(deps, options.authenticate ?? requireSignIn));
+  app.route('/api', apiRoutes(deps, options.authenticate ?? requireSignIn, options.stream));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

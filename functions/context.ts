@@ -33,5 +33,7 @@ export interface AppEnv {
     interaction: APIInteraction;
     /** Who calls /api (set by the panel's authentication: a session or an API token). */
     actor: ApiActor;
+    /** Whether the caller's session (or token) is still valid; long-lived responses (the SSE stream) poll it. */
+    sessionAlive: (() => Promise<boolean>) | undefined;
   };
 }

@@ -11,6 +11,7 @@ import { Ledger } from '../economy/ledger.ts';
 import { settingsFor } from '../economy/settings.ts';
 import { Queues } from '../jobs/queues.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
+import { txStreamHub } from './api/stream.ts';
 import { createApp } from './app.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -69,6 +70,8 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     if (server) {
+      // Open event streams would hold the server open until the grace period ends.
+      txStreamHub(pubsub, cfg.REDIS_PREFIX).close();
       const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;

@@ -5,6 +5,7 @@ import { auditRoutes } from './audit.ts';
 import { marketRoutes } from './market.ts';
 import { apiGroup } from './openapi.ts';
 import { settingsRoutes } from './settings.ts';
+import { streamRoutes, type StreamOptions } from './stream.ts';
 import { transferRoutes } from './transfers.ts';
 import { userRoutes } from './users.ts';
 
@@ -17,7 +18,11 @@ export const requireSignIn: MiddlewareHandler<AppEnv> = async function requireSi
  * The panel API, mounted at /api. `authenticate` sets `c.get('actor')` or refuses; the routes behind it add
  * no rules of their own: the economy checks the actor's role.
  */
-export function apiRoutes(deps: AppDeps, authenticate: MiddlewareHandler<AppEnv>) {
+export function apiRoutes(
+  deps: AppDeps,
+  authenticate: MiddlewareHandler<AppEnv>,
+  stream?: StreamOptions,
+) {
   const api = apiGroup();
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -33,5 +38,6 @@ export function apiRoutes(deps: AppDeps, authenticate: MiddlewareHandler<AppEnv>
   api.route('/', transferRoutes(deps));
   api.route('/', marketRoutes(deps));
   api.route('/', auditRoutes(deps));
+  api.route('/', streamRoutes(deps, stream));
   return api;
 }

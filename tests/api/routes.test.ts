@@ -19,10 +19,8 @@ const idem = () => ({ 'idempotency-key': `test-key-${Date.now()}-${++key}` });
 beforeAll(async () => {
   api = await startApiRig();
   const users = await insertUsers(api.t.db, 6, 620_000_000_000_000_000n);
-  [owner, admin, moderator, viewer] = (['owner', 'admin', 'moderator', 'viewer'] as const).map((role, i) => ({
-    userId: users[i]!.id,
-    role,
-  }));
+  const as = (i: number, role: As['role']): As => ({ userId: users[i]!.id, role });
+  [owner, admin, moderator, viewer] = [as(0, 'owner'), as(1, 'admin'), as(2, 'moderator'), as(3, 'viewer')];
   alice = users[4]!.id;
   bob = users[5]!.id;
   await api.t.db.updateTable('users').set({ username: 'alice_wonder', global_name: 'Alice W' }).where('id', '=', alice).execute();
@@ -139,7 +137,7 @@ describe('users', () => {
 describe('transfers', () => {
   it('filters by user, reason and time, and shows one transfer with its refund', async () => {
     const pay = await api.deps.ledger.transfer({ key: 'api-test-pay', debit: alice, credit: bob, amount: 30, reason: 'pay' });
-    if (!pay.ok) throw new Error(pay.code);
+    if (!pay.ok) throw new Error('payment refused');
     const list = await api.call(viewer, 'GET', `/transfers?user=${bob}&reason=pay`);
     expect(list.body.items.map((t: { id: string }) => t.id)).toEqual([pay.transferId]);
     const future = await api.call(viewer, 'GET', `/transfers?from=2999-01-01`);
