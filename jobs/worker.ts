@@ -20,6 +20,7 @@ import {
   revokeRoleJob,
   shopRefreshJob,
   setupGuildJob,
+  statsRollupJob,
   type JobDefinition,
   type QueueName,
 } from './definitions.ts';
@@ -35,6 +36,7 @@ import {
   handleShopRefresh,
 } from './handlers/market-discord.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
+import { handleStatsRollup } from './handlers/stats-rollup.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
 import type { z } from 'zod';
@@ -82,6 +84,7 @@ const handlers = new Map<string, Handler>([
   entry(feedRelayJob, (deps) => handleFeedRelay(deps)),
   entry(feedRefreshJob, handleFeedRefresh),
   entry(setupGuildJob, handleSetupGuild),
+  entry(statsRollupJob, (deps) => handleStatsRollup(deps)),
 ]);
 
 /** The repeatable jobs: scheduler id, job and how often it runs. */
@@ -90,6 +93,7 @@ const scheduled = (cfg: Config) => [
   { id: 'market-sweep', def: marketSweepJob, repeat: { every: cfg.MARKET_SWEEP_EVERY_S * 1000 } },
   { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
+  { id: 'stats-rollup', def: statsRollupJob, repeat: { every: 10_000 } },
 ];
 
 /** Registers repeatable jobs; idempotent, so every worker replica may call it. */

@@ -1,20 +1,21 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import type { Db } from '../../db/client.ts';
+import { findRequest, releaseKey, reserveKey, saveResponse } from '../../db/idempotency.ts';
 import { AppError } from '../../economy/errors.ts';
 import type { AppEnv } from '../context.ts';
 
 const KEY = /^[\x21-\x7e]{8,200}$/;
-
-/** How long a key's first response is kept for retries; the worker deletes older ones. */
-export const IDEMPOTENCY_RETENTION_H = 24;
+/** A key reserved this long without a stored response belongs to a request that died. */
+const ABANDONED_MS = 60_000;
 
 /**
  * For routes that move money: the request must carry an `Idempotency-Key` (8 to 200 visible ASCII
  * characters). The first request with a key runs and its response is stored in Postgres; a retry with the
  * same key and the same method, path and body gets that response again (`Idempotent-Replayed: true`) without
  * running; the same key with another request is refused with 409, as is a retry while the first still runs.
- * A 5xx answer is not stored, so the client may retry it. Keys belong to their caller.
+ * A 5xx answer is not stored, so the client may retry it, and a first request that died unanswered is run
+ * again after a minute. Keys belong to their caller and are kept for IDEMPOTENCY_RETENTION_H hours.
  */
 export function requireIdempotencyKey(db: Db): MiddlewareHandler<AppEnv> {
   return async function idempotency(c, next) {
@@ -33,21 +34,19 @@ export function requireIdempotencyKey(db: Db): MiddlewareHandler<AppEnv> {
       .update(`${c.req.method} ${c.req.path}\n${body}`)
       .digest('base64url');
 
-    const reserved = await db
-      .insertInto('api_idempotency')
-      .values({ scope, key, request_hash: hash })
-      .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-      .returning('key')
-      .executeTakeFirst();
+    let reserved = await reserveKey(db, scope, key, hash);
     if (!reserved) {
-      const first = await db
-        .selectFrom('api_idempotency')
-        .select(['request_hash', 'status', 'body'])
-        .where('scope', '=', scope)
-        .where('key', '=', key)
-        .executeTakeFirst();
+      const earlier = await findRequest(db, scope, key);
+      // A first request that never finished (its process died) is run again; what it moves is idempotent itself.
+      if (earlier && earlier.status === null && Date.now() - earlier.createdAt.getTime() > ABANDONED_MS) {
+        await releaseKey(db, scope, key);
+        reserved = await reserveKey(db, scope, key, hash);
+      }
+    }
+    if (!reserved) {
+      const first = await findRequest(db, scope, key);
       if (!first) throw new AppError('idempotency_busy', 'That request is being retried; try again.', 409);
-      if (first.request_hash !== hash) {
+      if (first.requestHash !== hash) {
         throw new AppError(
           'idempotency_key_reused',
           'This Idempotency-Key was used for a different request; use a new key for a new request.',
@@ -63,23 +62,7 @@ export function requireIdempotencyKey(db: Db): MiddlewareHandler<AppEnv> {
 
     await next();
     const status = c.res.status;
-    if (status >= 500) {
-      await db.deleteFrom('api_idempotency').where('scope', '=', scope).where('key', '=', key).execute();
-      return;
-    }
-    const answer: unknown = await c.res.clone().json();
-    await db
-      .updateTable('api_idempotency')
-      .set({ status, body: JSON.stringify(answer) })
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .execute();
+    if (status >= 500) await releaseKey(db, scope, key);
+    else await saveResponse(db, scope, key, status, await c.res.clone().json());
   };
-}
-
-/** Drops stored responses older than the retention window. */
-export async function pruneIdempotencyKeys(db: Db, now: Date): Promise<number> {
-  const cutoff = new Date(now.getTime() - IDEMPOTENCY_RETENTION_H * 3600_000);
-  const result = await db.deleteFrom('api_idempotency').where('created_at', '<', cutoff).executeTakeFirst();
-  return Number(result.numDeletedRows);
 }

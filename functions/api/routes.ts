@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../economy/errors.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { auditRoutes } from './audit.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import { marketRoutes } from './market.ts';
 import { apiGroup } from './openapi.ts';
 import { settingsRoutes } from './settings.ts';
@@ -33,6 +34,7 @@ export function apiRoutes(
     },
   });
   api.use('*', authenticate);
+  api.route('/', dashboardRoutes(deps));
   api.route('/', settingsRoutes(deps));
   api.route('/', userRoutes(deps));
   api.route('/', transferRoutes(deps));
