@@ -29,7 +29,9 @@ export async function findRequest(db: Db, scope: string, key: string): Promise<S
     .where('scope', '=', scope)
     .where('key', '=', key)
     .executeTakeFirst();
-  return row && { requestHash: row.request_hash, status: row.status, body: row.body, createdAt: row.created_at };
+  return (
+    row && { requestHash: row.request_hash, status: row.status, body: row.body, createdAt: row.created_at }
+  );
 }
 
 export async function saveResponse(db: Db, scope: string, key: string, status: number, body: unknown) {

@@ -33,7 +33,10 @@ export class PubSub {
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      this.subscribed.set(channel, this.sub.subscribe(channel).then(() => undefined));
+      this.subscribed.set(
+        channel,
+        this.sub.subscribe(channel).then(() => undefined),
+      );
     }
     set.add(handler);
     const unsubscribe = () => {

@@ -137,7 +137,12 @@ export interface Dashboard {
 }
 
 /** The dashboard, from the rollups only (never a scan of `transfers`). */
-export async function dashboard(db: Db, reader: Reader, range: DashboardRange, now: Date): Promise<Dashboard> {
+export async function dashboard(
+  db: Db,
+  reader: Reader,
+  range: DashboardRange,
+  now: Date,
+): Promise<Dashboard> {
   requirePermission(reader.role, 'feed.view');
   const days = DASHBOARD_RANGES[range];
   const today = now.toISOString().slice(0, 10);

@@ -36,7 +36,11 @@ export class Market {
   private readonly settingsNow: () => MarketSettings;
 
   /** `settings` is a function when they can change while the process runs (the live settings). */
-  constructor(db: Db, settings: MarketSettings | (() => MarketSettings), { now, ...batching }: MarketOptions = {}) {
+  constructor(
+    db: Db,
+    settings: MarketSettings | (() => MarketSettings),
+    { now, ...batching }: MarketOptions = {},
+  ) {
     this.now = now ?? (() => new Date());
     this.settingsNow = typeof settings === 'function' ? settings : () => settings;
     // One batch in flight per kind: a hot listing or seller serialises concurrent batches on its row lock

@@ -14,7 +14,6 @@ export interface MarketSettings {
   refWindowDays: number;
 }
 
-
 /** Who asks for a change. Admin actions are audited with the admin's role, source and request id. */
 export type Actor =
   | { kind: 'user'; userId: string }

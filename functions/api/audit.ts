@@ -117,7 +117,11 @@ export function auditRoutes(deps: AppDeps) {
             const page = rows.slice(0, EXPORT_BATCH);
             if (page.length > 0) yield page.map(csvLine).join('');
             if (rows.length <= EXPORT_BATCH) return;
-            rows = await listAudit(deps.db, reader, { ...filter, before: page.at(-1)!.id, limit: EXPORT_BATCH });
+            rows = await listAudit(deps.db, reader, {
+              ...filter,
+              before: page.at(-1)!.id,
+              limit: EXPORT_BATCH,
+            });
           }
         }
         const encoder = new TextEncoder();

@@ -22,7 +22,9 @@ const dashboardSchema = z
     circulation: z.number(),
     escrowHeld: z.number(),
     openOrders: z.number(),
-    topItems: z.array(z.object({ itemKey: z.string(), name: z.string(), units: z.number(), volume: z.number() })),
+    topItems: z.array(
+      z.object({ itemKey: z.string(), name: z.string(), units: z.number(), volume: z.number() }),
+    ),
     throughTransferId: z.string(),
   })
   .meta({ id: 'Dashboard' });
@@ -33,7 +35,8 @@ export function dashboardRoutes(deps: AppDeps) {
     createRoute({
       method: 'get',
       path: '/dashboard',
-      summary: 'Circulation, minted and burned, active players, transfers, market volume and fees per UTC day',
+      summary:
+        'Circulation, minted and burned, active players, transfers, market volume and fees per UTC day',
       request: {
         query: z.object({
           range: z.enum(Object.keys(DASHBOARD_RANGES) as [DashboardRange, ...DashboardRange[]]).default('7d'),
@@ -41,6 +44,7 @@ export function dashboardRoutes(deps: AppDeps) {
       },
       responses: jsonResponse(dashboardSchema, 'The dashboard'),
     }),
-    async (c) => c.json(await dashboard(deps.db, c.get('actor'), c.req.valid('query').range, deps.now()), 200),
+    async (c) =>
+      c.json(await dashboard(deps.db, c.get('actor'), c.req.valid('query').range, deps.now()), 200),
   );
 }

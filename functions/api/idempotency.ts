@@ -30,9 +30,7 @@ export function requireIdempotencyKey(db: Db): MiddlewareHandler<AppEnv> {
     const actor = c.get('actor');
     const scope = `${actor.via}:${actor.userId}`;
     const body = await c.req.text();
-    const hash = createHash('sha256')
-      .update(`${c.req.method} ${c.req.path}\n${body}`)
-      .digest('base64url');
+    const hash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('base64url');
 
     let reserved = await reserveKey(db, scope, key, hash);
     if (!reserved) {
@@ -54,7 +52,11 @@ export function requireIdempotencyKey(db: Db): MiddlewareHandler<AppEnv> {
         );
       }
       if (first.status === null) {
-        throw new AppError('idempotency_in_progress', 'The first request with this key is still running.', 409);
+        throw new AppError(
+          'idempotency_in_progress',
+          'The first request with this key is still running.',
+          409,
+        );
       }
       c.header('Idempotent-Replayed', 'true');
       return c.json(first.body as object, first.status as 200);

@@ -129,12 +129,18 @@ export function marketRoutes(deps: AppDeps) {
       createRoute({
         method: 'post',
         path: '/market/catalog',
-        summary: 'Add a catalog item (generic, a Discord role, or a Minecraft item with its delivery command)',
+        summary:
+          'Add a catalog item (generic, a Discord role, or a Minecraft item with its delivery command)',
         request: { body: jsonBody(catalogBody) },
         responses: jsonResponse(catalogItemSchema, 'The new item'),
       }),
       async (c) =>
-        c.json(toCatalogJson(await createCatalogItem(deps.db, marketAdmin(c), c.req.valid('json') as CatalogInput)), 200),
+        c.json(
+          toCatalogJson(
+            await createCatalogItem(deps.db, marketAdmin(c), c.req.valid('json') as CatalogInput),
+          ),
+          200,
+        ),
     )
     .openapi(
       createRoute({
@@ -147,7 +153,12 @@ export function marketRoutes(deps: AppDeps) {
       async (c) =>
         c.json(
           toCatalogJson(
-            await updateCatalogItem(deps.db, marketAdmin(c), c.req.valid('param').id, c.req.valid('json') as CatalogInput),
+            await updateCatalogItem(
+              deps.db,
+              marketAdmin(c),
+              c.req.valid('param').id,
+              c.req.valid('json') as CatalogInput,
+            ),
           ),
           200,
         ),
@@ -161,14 +172,20 @@ export function marketRoutes(deps: AppDeps) {
         responses: jsonResponse(catalogItemSchema, 'The item after it'),
       }),
       async (c) =>
-        c.json(toCatalogJson(await setCatalogItemActive(deps.db, marketAdmin(c), c.req.valid('param').id, false)), 200),
+        c.json(
+          toCatalogJson(await setCatalogItemActive(deps.db, marketAdmin(c), c.req.valid('param').id, false)),
+          200,
+        ),
     )
     .openapi(
       createRoute({
         method: 'get',
         path: '/market/catalog/{id}/prices',
         summary: "A catalog item's recent sale prices and the reference price the guards use",
-        request: { params: idPath, query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+        request: {
+          params: idPath,
+          query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }),
+        },
         responses: jsonResponse(
           z.object({
             catalogItemId: z.string(),
@@ -181,7 +198,12 @@ export function marketRoutes(deps: AppDeps) {
         ),
       }),
       async (c) => {
-        const h = await priceHistory(deps.db, c.get('actor'), c.req.valid('param').id, c.req.valid('query').limit);
+        const h = await priceHistory(
+          deps.db,
+          c.get('actor'),
+          c.req.valid('param').id,
+          c.req.valid('query').limit,
+        );
         return c.json({ ...h, sales: h.sales.map((s) => ({ ...s, completedAt: iso(s.completedAt) })) }, 200);
       },
     )
@@ -279,7 +301,12 @@ export function marketRoutes(deps: AppDeps) {
       async (c) =>
         announceListing(
           c,
-          await grantGuardOverride(deps.db, marketAdmin(c), c.req.valid('param').id, c.req.valid('json').reason),
+          await grantGuardOverride(
+            deps.db,
+            marketAdmin(c),
+            c.req.valid('param').id,
+            c.req.valid('json').reason,
+          ),
         ),
     )
     .openapi(
@@ -319,7 +346,8 @@ export function marketRoutes(deps: AppDeps) {
         request: { params: idPath },
         responses: jsonResponse(orderSchema, 'The order'),
       }),
-      async (c) => c.json(toOrderJson(await orderById(deps.db, c.get('actor'), c.req.valid('param').id)), 200),
+      async (c) =>
+        c.json(toOrderJson(await orderById(deps.db, c.get('actor'), c.req.valid('param').id)), 200),
     );
 
   for (const kind of ['refund', 'fulfil'] as const) {

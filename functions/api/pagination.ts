@@ -25,7 +25,11 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
 }
 
 /** Cuts a list fetched with `limit + 1` rows into the page and the next cursor. */
-export function toPage<T>(rows: T[], limit: number, idOf: (row: T) => string): { items: T[]; nextCursor: string | null } {
+export function toPage<T>(
+  rows: T[],
+  limit: number,
+  idOf: (row: T) => string,
+): { items: T[]; nextCursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {

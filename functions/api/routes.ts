@@ -19,11 +19,7 @@ export const requireSignIn: MiddlewareHandler<AppEnv> = async function requireSi
  * The panel API, mounted at /api. `authenticate` sets `c.get('actor')` or refuses; the routes behind it add
  * no rules of their own: the economy checks the actor's role.
  */
-export function apiRoutes(
-  deps: AppDeps,
-  authenticate: MiddlewareHandler<AppEnv>,
-  stream?: StreamOptions,
-) {
+export function apiRoutes(deps: AppDeps, authenticate: MiddlewareHandler<AppEnv>, stream?: StreamOptions) {
   const api = apiGroup();
   api.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -74,7 +74,9 @@ export function settingsRoutes(deps: AppDeps) {
           // Every replica (this one included) drops its cached copy; a lost message costs at most the TTL.
           await deps.redis
             .publish(channels.settings(deps.cfg.REDIS_PREFIX), result.audit?.id ?? '')
-            .catch((err: unknown) => c.get('log').warn({ err }, 'settings change not announced; replicas wait for the TTL'));
+            .catch((err: unknown) =>
+              c.get('log').warn({ err }, 'settings change not announced; replicas wait for the TTL'),
+            );
         }
         return c.json(
           {

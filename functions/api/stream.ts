@@ -206,7 +206,6 @@ export class TxStreamHub {
     requireFeedAccess(reader);
     await this.ensureSubscribed();
     let client!: StreamClient;
-    let check: NodeJS.Timeout | undefined;
     const stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -227,7 +226,7 @@ export class TxStreamHub {
       new CountQueuingStrategy({ highWaterMark: 0 }),
     );
     // The stream ends with the session: checked at every heartbeat.
-    check = setInterval(() => {
+    const check = setInterval(() => {
       alive().then(
         (ok) => ok || client.end('session_ended'),
         () => undefined,
@@ -265,10 +264,21 @@ export function streamRoutes(deps: AppDeps, options: StreamOptions = STREAM_DEFA
     createRoute({
       method: 'get',
       path: '/tx/stream',
-      summary: 'Server-sent events: one `tx` event per transfer (id = transfer id), resumable with Last-Event-ID',
+      summary:
+        'Server-sent events: one `tx` event per transfer (id = transfer id), resumable with Last-Event-ID',
       request: {
-        headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,19}$/).optional() }),
-        query: z.object({ lastEventId: z.string().regex(/^\d{1,19}$/).optional() }),
+        headers: z.object({
+          'last-event-id': z
+            .string()
+            .regex(/^\d{1,19}$/)
+            .optional(),
+        }),
+        query: z.object({
+          lastEventId: z
+            .string()
+            .regex(/^\d{1,19}$/)
+            .optional(),
+        }),
       },
       responses: {
         200: { description: 'The event stream', content: { 'text/event-stream': { schema: z.string() } } },
@@ -278,7 +288,12 @@ export function streamRoutes(deps: AppDeps, options: StreamOptions = STREAM_DEFA
     async (c) => {
       const resume = c.req.valid('header')['last-event-id'] ?? c.req.valid('query').lastEventId;
       const alive = c.get('sessionAlive') ?? (async () => true);
-      const body = await hub.open(deps.db, c.get('actor'), resume === undefined ? null : BigInt(resume), alive);
+      const body = await hub.open(
+        deps.db,
+        c.get('actor'),
+        resume === undefined ? null : BigInt(resume),
+        alive,
+      );
       return c.body(body, 200, {
         'Content-Type': 'text/event-stream; charset=utf-8',
         'Cache-Control': 'no-cache, no-transform',

@@ -128,7 +128,10 @@ export function transferRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const audit = await noteTransfer(admin, adminActor(c), { transferId: id, note: c.req.valid('json').note });
+        const audit = await noteTransfer(admin, adminActor(c), {
+          transferId: id,
+          note: c.req.valid('json').note,
+        });
         return c.json({ audit: toAuditJson(audit), ...(await detail(c.get('actor'), id)) }, 200);
       },
     );

@@ -34,7 +34,9 @@ const profileSchema = z
     frozen: z
       .object({ reason: z.string().nullable(), at: z.string().nullable(), byUserId: z.string().nullable() })
       .nullable(),
-    minecraft: z.object({ uuid: z.string(), name: z.string().nullable(), linkedAt: z.string().nullable() }).nullable(),
+    minecraft: z
+      .object({ uuid: z.string(), name: z.string().nullable(), linkedAt: z.string().nullable() })
+      .nullable(),
     orders: z.array(orderSchema),
     audit: z.array(auditSchema),
   })
@@ -113,7 +115,8 @@ export function userRoutes(deps: AppDeps) {
       createRoute({
         method: 'post',
         path: '/users/{id}/adjust',
-        summary: 'Mint coins into (amount > 0) or burn coins from (amount < 0) a wallet; needs Idempotency-Key',
+        summary:
+          'Mint coins into (amount > 0) or burn coins from (amount < 0) a wallet; needs Idempotency-Key',
         middleware: [requireIdempotencyKey(deps.db)] as const,
         request: {
           params: idPath,
@@ -162,7 +165,12 @@ export function userRoutes(deps: AppDeps) {
         const { id } = c.req.valid('param');
         const r = await freezeUser(admin, adminActor(c), { userId: id, reason: c.req.valid('json').reason });
         return c.json(
-          { changed: r.changed, frozen: r.frozen, audit: r.audit && toAuditJson(r.audit), user: await profile(c.get('actor'), id) },
+          {
+            changed: r.changed,
+            frozen: r.frozen,
+            audit: r.audit && toAuditJson(r.audit),
+            user: await profile(c.get('actor'), id),
+          },
           200,
         );
       },
@@ -182,7 +190,12 @@ export function userRoutes(deps: AppDeps) {
           reason: c.req.valid('json').reason ?? null,
         });
         return c.json(
-          { changed: r.changed, frozen: r.frozen, audit: r.audit && toAuditJson(r.audit), user: await profile(c.get('actor'), id) },
+          {
+            changed: r.changed,
+            frozen: r.frozen,
+            audit: r.audit && toAuditJson(r.audit),
+            user: await profile(c.get('actor'), id),
+          },
           200,
         );
       },

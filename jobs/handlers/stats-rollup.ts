@@ -6,7 +6,9 @@ import type { WorkerDeps } from '../worker.ts';
 const MAX_BATCHES = 10;
 
 /** Folds new transfers into the dashboard rollups and drops expired Idempotency-Key responses. */
-export async function handleStatsRollup(deps: Pick<WorkerDeps, 'db' | 'log'>): Promise<{ transfers: number }> {
+export async function handleStatsRollup(
+  deps: Pick<WorkerDeps, 'db' | 'log'>,
+): Promise<{ transfers: number }> {
   let transfers = 0;
   for (let i = 0; i < MAX_BATCHES; i++) {
     const n = await rollupStats(deps.db);

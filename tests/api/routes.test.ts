@@ -7,7 +7,6 @@ import { startApiRig, type ApiRig, type As } from '../helpers/api.ts';
 import { settings as marketSettings } from '../market/fixtures.ts';
 
 let api: ApiRig;
-let owner: As;
 let admin: As;
 let moderator: As;
 let viewer: As;
@@ -20,10 +19,14 @@ beforeAll(async () => {
   api = await startApiRig();
   const users = await insertUsers(api.t.db, 6, 620_000_000_000_000_000n);
   const as = (i: number, role: As['role']): As => ({ userId: users[i]!.id, role });
-  [owner, admin, moderator, viewer] = [as(0, 'owner'), as(1, 'admin'), as(2, 'moderator'), as(3, 'viewer')];
+  [admin, moderator, viewer] = [as(1, 'admin'), as(2, 'moderator'), as(3, 'viewer')];
   alice = users[4]!.id;
   bob = users[5]!.id;
-  await api.t.db.updateTable('users').set({ username: 'alice_wonder', global_name: 'Alice W' }).where('id', '=', alice).execute();
+  await api.t.db
+    .updateTable('users')
+    .set({ username: 'alice_wonder', global_name: 'Alice W' })
+    .where('id', '=', alice)
+    .execute();
   await fundWallets(api.deps.ledger, [alice, bob], 1000);
 });
 
@@ -31,7 +34,15 @@ afterAll(async () => {
   await api?.close();
 });
 
-const audits = async () => Number((await api.t.db.selectFrom('audit_log').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+const audits = async () =>
+  Number(
+    (
+      await api.t.db
+        .selectFrom('audit_log')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
 
 describe('the API surface', () => {
   it('serves its OpenAPI document publicly, covering every route', async () => {
@@ -61,7 +72,10 @@ describe('the API surface', () => {
   it('answers malformed input with invalid_request', async () => {
     const res = await api.call(admin, 'GET', '/users?limit=0');
     expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('limit') });
+    expect(res.body.error).toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('limit'),
+    });
     expect((await api.call(admin, 'GET', '/users?cursor=!!')).body.error.code).toBe('invalid_cursor');
   });
 });
@@ -83,7 +97,7 @@ describe('users', () => {
     expect(new Set(ids).size).toBe(6);
   });
 
-  it("shows a profile and its transfer history", async () => {
+  it('shows a profile and its transfer history', async () => {
     const res = await api.call(viewer, 'GET', `/users/${alice}`);
     expect(res.body).toMatchObject({ id: alice, balance: 1000, held: 0, frozen: null, orders: [] });
     const history = await api.call(viewer, 'GET', `/users/${alice}/transfers`);
@@ -99,14 +113,32 @@ describe('users', () => {
     expect(missing.body.error.code).toBe('idempotency_key_required');
 
     const headers = idem();
-    const first = await api.call(admin, 'POST', `/users/${alice}/adjust`, { amount: 50, reason: 'prize' }, headers);
+    const first = await api.call(
+      admin,
+      'POST',
+      `/users/${alice}/adjust`,
+      { amount: 50, reason: 'prize' },
+      headers,
+    );
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ balanceBefore: 1000, balanceAfter: 1050, user: { balance: 1050 } });
-    const retry = await api.call(admin, 'POST', `/users/${alice}/adjust`, { amount: 50, reason: 'prize' }, headers);
+    const retry = await api.call(
+      admin,
+      'POST',
+      `/users/${alice}/adjust`,
+      { amount: 50, reason: 'prize' },
+      headers,
+    );
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first.body);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
-    const other = await api.call(admin, 'POST', `/users/${alice}/adjust`, { amount: 60, reason: 'prize' }, headers);
+    const other = await api.call(
+      admin,
+      'POST',
+      `/users/${alice}/adjust`,
+      { amount: 60, reason: 'prize' },
+      headers,
+    );
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe('idempotency_key_reused');
 
@@ -116,7 +148,13 @@ describe('users', () => {
 
   it('refuses a moderator an adjustment and moves nothing', async () => {
     const before = { transfers: await transferCount(api.t.db), audits: await audits() };
-    const res = await api.call(moderator, 'POST', `/users/${alice}/adjust`, { amount: 5, reason: 'x' }, idem());
+    const res = await api.call(
+      moderator,
+      'POST',
+      `/users/${alice}/adjust`,
+      { amount: 5, reason: 'x' },
+      idem(),
+    );
     expect(res.status).toBe(403);
     expect(await transferCount(api.t.db)).toBe(before.transfers);
     expect(await audits()).toBe(before.audits);
@@ -124,7 +162,11 @@ describe('users', () => {
 
   it('freezes and unfreezes with an audited reason, returning the new state', async () => {
     const frozen = await api.call(moderator, 'POST', `/users/${bob}/freeze`, { reason: 'chargeback' });
-    expect(frozen.body).toMatchObject({ changed: true, frozen: true, user: { frozen: { reason: 'chargeback' } } });
+    expect(frozen.body).toMatchObject({
+      changed: true,
+      frozen: true,
+      user: { frozen: { reason: 'chargeback' } },
+    });
     expect(frozen.body.audit).toMatchObject({ action: 'user.freeze', source: 'panel', target: { id: bob } });
     const again = await api.call(moderator, 'POST', `/users/${bob}/freeze`, { reason: 'chargeback' });
     expect(again.body).toMatchObject({ changed: false, audit: null });
@@ -136,7 +178,13 @@ describe('users', () => {
 
 describe('transfers', () => {
   it('filters by user, reason and time, and shows one transfer with its refund', async () => {
-    const pay = await api.deps.ledger.transfer({ key: 'api-test-pay', debit: alice, credit: bob, amount: 30, reason: 'pay' });
+    const pay = await api.deps.ledger.transfer({
+      key: 'api-test-pay',
+      debit: alice,
+      credit: bob,
+      amount: 30,
+      reason: 'pay',
+    });
     if (!pay.ok) throw new Error('payment refused');
     const list = await api.call(viewer, 'GET', `/transfers?user=${bob}&reason=pay`);
     expect(list.body.items.map((t: { id: string }) => t.id)).toEqual([pay.transferId]);
@@ -144,16 +192,35 @@ describe('transfers', () => {
     expect(future.body.items).toEqual([]);
 
     const headers = idem();
-    const refund = await api.call(moderator, 'POST', `/transfers/${pay.transferId}/refund`, { reason: 'mistake' }, headers);
+    const refund = await api.call(
+      moderator,
+      'POST',
+      `/transfers/${pay.transferId}/refund`,
+      { reason: 'mistake' },
+      headers,
+    );
     expect(refund.status).toBe(200);
-    expect(refund.body).toMatchObject({ changed: true, outcome: 'reversed', amount: 30, transfer: { refundable: false } });
+    expect(refund.body).toMatchObject({
+      changed: true,
+      outcome: 'reversed',
+      amount: 30,
+      transfer: { refundable: false },
+    });
     expect(refund.body.related).toHaveLength(1);
     expect(refund.body.actions[0]).toMatchObject({ action: 'tx.refund', reason: 'mistake' });
-    const retry = await api.call(moderator, 'POST', `/transfers/${pay.transferId}/refund`, { reason: 'mistake' }, headers);
+    const retry = await api.call(
+      moderator,
+      'POST',
+      `/transfers/${pay.transferId}/refund`,
+      { reason: 'mistake' },
+      headers,
+    );
     expect(retry.body).toEqual(refund.body);
     expect(await balanceOf(api.t.db, bob)).toBe(1000);
 
-    const note = await api.call(moderator, 'POST', `/transfers/${pay.transferId}/notes`, { note: 'see ticket 12' });
+    const note = await api.call(moderator, 'POST', `/transfers/${pay.transferId}/notes`, {
+      note: 'see ticket 12',
+    });
     expect(note.body.audit).toMatchObject({ action: 'tx.note', after: { note: 'see ticket 12' } });
     expect(note.body.actions.map((a: { action: string }) => a.action)).toEqual(['tx.refund', 'tx.note']);
     expect((await checkLedger(api.t.db)).ok).toBe(true);
@@ -178,7 +245,10 @@ describe('market', () => {
       minecraftCommand: 'give {player} minecraft:diamond {quantity}',
     });
     expect(item.status).toBe(200);
-    expect(item.body).toMatchObject({ kind: 'minecraft_item', minecraftCommand: 'give {player} minecraft:diamond {quantity}' });
+    expect(item.body).toMatchObject({
+      kind: 'minecraft_item',
+      minecraftCommand: 'give {player} minecraft:diamond {quantity}',
+    });
 
     const listing = await api.call(admin, 'POST', '/market/listings', {
       catalogItemId: item.body.id,
@@ -186,10 +256,17 @@ describe('market', () => {
       quantity: 5,
     });
     expect(listing.body).toMatchObject({ official: true, sellerId: null, quantityLeft: 5, state: 'active' });
-    const repriced = await api.call(admin, 'PATCH', `/market/listings/${listing.body.id}`, { unitPrice: 120, quantityTotal: 8 });
+    const repriced = await api.call(admin, 'PATCH', `/market/listings/${listing.body.id}`, {
+      unitPrice: 120,
+      quantityTotal: 8,
+    });
     expect(repriced.body).toMatchObject({ unitPrice: 120, quantityTotal: 8, quantityLeft: 8 });
-    expect((await api.call(admin, 'POST', `/market/listings/${listing.body.id}/pause`)).body.state).toBe('paused');
-    expect((await api.call(admin, 'POST', `/market/listings/${listing.body.id}/resume`)).body.state).toBe('active');
+    expect((await api.call(admin, 'POST', `/market/listings/${listing.body.id}/pause`)).body.state).toBe(
+      'paused',
+    );
+    expect((await api.call(admin, 'POST', `/market/listings/${listing.body.id}/resume`)).body.state).toBe(
+      'active',
+    );
 
     const purchase = await new Market(api.t.db, marketSettings).buy({
       key: 'api-test-buy',
@@ -202,13 +279,30 @@ describe('market', () => {
     expect(orders.body.items.map((o: { id: string }) => o.id)).toEqual([purchase.order.id]);
 
     const headers = idem();
-    const refund = await api.call(admin, 'POST', `/market/orders/${purchase.order.id}/refund`, { reason: 'out of stock' }, headers);
-    expect(refund.body).toMatchObject({ changed: true, order: { state: 'refunded', refundReason: 'admin_refund' } });
-    const retry = await api.call(admin, 'POST', `/market/orders/${purchase.order.id}/refund`, { reason: 'out of stock' }, headers);
+    const refund = await api.call(
+      admin,
+      'POST',
+      `/market/orders/${purchase.order.id}/refund`,
+      { reason: 'out of stock' },
+      headers,
+    );
+    expect(refund.body).toMatchObject({
+      changed: true,
+      order: { state: 'refunded', refundReason: 'admin_refund' },
+    });
+    const retry = await api.call(
+      admin,
+      'POST',
+      `/market/orders/${purchase.order.id}/refund`,
+      { reason: 'out of stock' },
+      headers,
+    );
     expect(retry.body).toEqual(refund.body);
     expect(await balanceOf(api.t.db, alice)).toBe(1050);
 
-    const ended = await api.call(admin, 'POST', `/market/listings/${listing.body.id}/end`, { reason: 'season over' });
+    const ended = await api.call(admin, 'POST', `/market/listings/${listing.body.id}/end`, {
+      reason: 'season over',
+    });
     expect(ended.body.state).toBe('removed');
     const listed = await api.call(viewer, 'GET', '/market/listings?state=removed&official=true');
     expect(listed.body.items.map((l: { id: string }) => l.id)).toEqual([listing.body.id]);
@@ -223,7 +317,11 @@ describe('audit', () => {
   it('filters the log and exports it as CSV', async () => {
     const res = await api.call(moderator, 'GET', `/audit?action=user.freeze&targetId=${bob}`);
     expect(res.body.items).toHaveLength(1);
-    expect(res.body.items[0]).toMatchObject({ action: 'user.freeze', actorId: moderator.userId, reason: 'chargeback' });
+    expect(res.body.items[0]).toMatchObject({
+      action: 'user.freeze',
+      actorId: moderator.userId,
+      reason: 'chargeback',
+    });
     expect((await api.call(viewer, 'GET', '/audit')).status).toBe(403);
 
     const csv = await api.call(moderator, 'GET', '/audit/export.csv');

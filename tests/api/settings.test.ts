@@ -40,7 +40,12 @@ const dailyPaid = async (discordId: string) => {
 
 const settingsRows = () => server.db.db.selectFrom('economy_settings').selectAll().execute();
 const auditRows = () =>
-  server.db.db.selectFrom('audit_log').selectAll().where('action', '=', 'settings.change').orderBy('id').execute();
+  server.db.db
+    .selectFrom('audit_log')
+    .selectAll()
+    .where('action', '=', 'settings.change')
+    .orderBy('id')
+    .execute();
 
 describe('economy settings', () => {
   it("lists every setting with the environment's default, none overridden", async () => {

@@ -4,7 +4,13 @@ import { SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { REPLAY_LIMIT } from '../../economy/admin-reads.ts';
 import { handleFeedRelay } from '../../jobs/handlers/feed-relay.ts';
 import { txStreamHub } from '../../functions/api/stream.ts';
-import { createTestDatabase, fundWallets, insertUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
+import {
+  createTestDatabase,
+  fundWallets,
+  insertUsers,
+  testRedisPrefix,
+  type TestDatabase,
+} from '../helpers/db.ts';
 import { startApiRig, type ApiRig, type As, type SseClient } from '../helpers/api.ts';
 import { sleep, until } from '../helpers/wait.ts';
 
@@ -21,11 +27,24 @@ const streams: SseClient[] = [];
 
 /** Runs the worker's feed relay until it has published every transfer. */
 async function relay() {
-  const deps = { cfg: a.deps.cfg, db: t.db, redis: a.deps.redis, rest: createDiscordRest(a.deps.cfg), log: a.deps.log };
+  const deps = {
+    cfg: a.deps.cfg,
+    db: t.db,
+    redis: a.deps.redis,
+    rest: createDiscordRest(a.deps.cfg),
+    log: a.deps.log,
+  };
   for (;;) {
     await handleFeedRelay(deps, 50);
-    const { max } = await t.db.selectFrom('transfers').select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow();
-    const cursor = await t.db.selectFrom('feed_cursors').select('last_id').where('consumer', '=', 'redis').executeTakeFirst();
+    const { max } = await t.db
+      .selectFrom('transfers')
+      .select((eb) => eb.fn.max('id').as('max'))
+      .executeTakeFirstOrThrow();
+    const cursor = await t.db
+      .selectFrom('feed_cursors')
+      .select('last_id')
+      .where('consumer', '=', 'redis')
+      .executeTakeFirst();
     if (max === null || (cursor && BigInt(cursor.last_id) >= BigInt(max))) return;
   }
 }
@@ -79,7 +98,13 @@ describe('GET /api/tx/stream', () => {
     const onA = await open(a, viewer);
     const onB = await open(b, viewer);
     expect(onA.status).toBe(200);
-    const res = await a.call(admin, 'POST', `/users/${users[2]}/adjust`, { amount: 7, reason: 'gift' }, { 'idempotency-key': 'stream-adjust-1' });
+    const res = await a.call(
+      admin,
+      'POST',
+      `/users/${users[2]}/adjust`,
+      { amount: 7, reason: 'gift' },
+      { 'idempotency-key': 'stream-adjust-1' },
+    );
     expect(res.status).toBe(200);
     await relay();
     await until('the stream', () => onB.txIds().length === 1 && onA.txIds().length === 1);
@@ -111,12 +136,20 @@ describe('GET /api/tx/stream', () => {
   });
 
   it('answers a gap too old to replay with a reset carrying where the stream continues', async () => {
-    await fundWallets(a.deps.ledger, (await insertUsers(t.db, REPLAY_LIMIT + 1, 640_000_000_000_000_000n)).map((u) => u.id), 1);
+    await fundWallets(
+      a.deps.ledger,
+      (await insertUsers(t.db, REPLAY_LIMIT + 1, 640_000_000_000_000_000n)).map((u) => u.id),
+      1,
+    );
     await relay();
     const s = await open(b, viewer, '1');
     await until('the stream', () => s.received.some((e) => e.event === 'reset'));
     const reset = s.received.find((e) => e.event === 'reset')!;
-    const { last_id } = await t.db.selectFrom('feed_cursors').select('last_id').where('consumer', '=', 'redis').executeTakeFirstOrThrow();
+    const { last_id } = await t.db
+      .selectFrom('feed_cursors')
+      .select('last_id')
+      .where('consumer', '=', 'redis')
+      .executeTakeFirstOrThrow();
     expect(reset.id).toBe(String(last_id));
     expect(JSON.parse(reset.data)).toEqual({ lastId: String(last_id) });
     expect(s.txIds()).toEqual([]);
@@ -132,7 +165,10 @@ describe('GET /api/tx/stream', () => {
     await until('the stream', () => s.received.some((e) => e.event === ':' && e.data === 'heartbeat'));
     a.endSession(other!);
     await until('the stream', () => s.ended);
-    expect(s.received.at(-1)).toMatchObject({ event: 'end', data: JSON.stringify({ reason: 'session_ended' }) });
+    expect(s.received.at(-1)).toMatchObject({
+      event: 'end',
+      data: JSON.stringify({ reason: 'session_ended' }),
+    });
   });
 
   it('drops a client that does not read instead of buffering without bound; a reading one keeps up', async () => {

@@ -30,6 +30,7 @@ export interface ApiRig {
     path: string,
     body?: unknown,
     headers?: Record<string, string>,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- assertions walk the JSON answers freely
   ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Ends the user's session: their open streams close at the next heartbeat. */
   endSession(userId: string): void;
@@ -85,7 +86,11 @@ function readSse(res: Response): SseClient {
             .split('\n')
             .find((l) => l.startsWith(`${name}: `))
             ?.slice(name.length + 2) ?? null;
-        client.received.push({ id: field('id'), event: field('event') ?? 'message', data: field('data') ?? '' });
+        client.received.push({
+          id: field('id'),
+          event: field('event') ?? 'message',
+          data: field('data') ?? '',
+        });
       }
     }
     client.ended = true;
@@ -111,7 +116,12 @@ function testAuthenticate(ended: Set<string>): MiddlewareHandler<AppEnv> {
 
 /** An API app over a fresh database and Redis prefix, with a test authentication. */
 export async function startApiRig(
-  options: { env?: Record<string, string>; db?: TestDatabase; redisPrefix?: string; stream?: StreamOptions } = {},
+  options: {
+    env?: Record<string, string>;
+    db?: TestDatabase;
+    redisPrefix?: string;
+    stream?: StreamOptions;
+  } = {},
 ): Promise<ApiRig> {
   const t = options.db ?? (await createTestDatabase(6));
   const cfg = parseConfig({
@@ -128,7 +138,10 @@ export async function startApiRig(
   const now = () => new Date();
   const deps: AppDeps = { cfg, db: t.db, redis, ledger: new Ledger(t.db, { now }), queues, pubsub, log, now };
   const ended = new Set<string>();
-  const app = createApp(deps, { authenticate: testAuthenticate(ended), stream: options.stream ?? STREAM_DEFAULTS });
+  const app = createApp(deps, {
+    authenticate: testAuthenticate(ended),
+    stream: options.stream ?? STREAM_DEFAULTS,
+  });
   return {
     t,
     deps,
@@ -145,7 +158,11 @@ export async function startApiRig(
       });
       const text = await res.text();
       const type = res.headers.get('content-type') ?? '';
-      return { status: res.status, body: type.includes('json') ? JSON.parse(text) : text, headers: res.headers };
+      return {
+        status: res.status,
+        body: type.includes('json') ? JSON.parse(text) : text,
+        headers: res.headers,
+      };
     },
     endSession(userId) {
       ended.add(userId);
