@@ -22,7 +22,7 @@ import {
   type Order,
   type OrderState,
 } from './market/types.ts';
-import { requirePermission, type Role } from './rbac.ts';
+import { parseRoleMap, requirePermission, type Role, type RoleMap } from './rbac.ts';
 import { walletSummary, type WalletSummary } from './wallet.ts';
 
 /** What the panel's reads need to know about the caller: the economy checks the role. */
@@ -345,6 +345,17 @@ export async function listAudit(db: Db, reader: Reader, f: AuditFilter): Promise
     actorDiscordId: r.discord_id,
     actorName: r.username,
   }));
+}
+
+/** The guild's role map as stored (malformed counts as empty). */
+export async function roleMapOf(db: Db, reader: Reader, guildId: string): Promise<RoleMap> {
+  requirePermission(reader.role, 'feed.view');
+  const row = await db
+    .selectFrom('guild_settings')
+    .select('role_map')
+    .where('guild_id', '=', guildId)
+    .executeTakeFirst();
+  return parseRoleMap(row?.role_map);
 }
 
 /** Refuses a reader who may not watch the live transaction feed. */

@@ -477,3 +477,53 @@ export async function changeRoleMap(
     return { changed: true, roleMap: after };
   });
 }
+
+/**
+ * Replaces the guild's whole role map (the panel's role-map editor), creating the guild's settings row if
+ * needed. Owners only. One transaction, one audit row with the map before and after; the same map again
+ * changes nothing and writes no row.
+ */
+export async function replaceRoleMap(
+  deps: AdminDeps,
+  actor: AdminActor,
+  input: { guildId: string; roleMap: unknown },
+): Promise<{ changed: boolean; roleMap: RoleMap }> {
+  requirePermission(actor.role, 'roles.change');
+  const parsed = roleMapSchema.safeParse(input.roleMap);
+  if (!parsed.success) {
+    throw new AppError(
+      'invalid_role_map',
+      `A role map gives each of ${ROLES.join(', ')} a list of at most 25 Discord role ids.`,
+    );
+  }
+  const after: RoleMap = Object.fromEntries(
+    ROLES.flatMap((role) => (parsed.data[role]?.length ? [[role, [...new Set(parsed.data[role])]]] : [])),
+  );
+  return transact(deps.db, async (trx) => {
+    await trx
+      .insertInto('guild_settings')
+      .values({ guild_id: input.guildId })
+      .onConflict((oc) => oc.column('guild_id').doNothing())
+      .execute();
+    const row = await trx
+      .selectFrom('guild_settings')
+      .select('role_map')
+      .where('guild_id', '=', input.guildId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const before = parseRoleMap(row.role_map);
+    if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, roleMap: before };
+    await trx
+      .updateTable('guild_settings')
+      .set({ role_map: JSON.stringify(after), updated_at: deps.now() })
+      .where('guild_id', '=', input.guildId)
+      .execute();
+    await auditAction(trx, actor, {
+      action: 'roles.change',
+      target: { type: 'guild', id: input.guildId },
+      before,
+      after,
+    });
+    return { changed: true, roleMap: after };
+  });
+}

@@ -136,14 +136,27 @@ export interface Dashboard {
   throughTransferId: string;
 }
 
-/** The dashboard, from the rollups only (never a scan of `transfers`). */
-export async function dashboard(
-  db: Db,
-  reader: Reader,
-  range: DashboardRange,
-  now: Date,
-): Promise<Dashboard> {
+/** How long a process reuses a dashboard it computed: the rollups behind it move every 10 seconds anyway. */
+export const DASHBOARD_CACHE_MS = 2_000;
+const cached = new WeakMap<Db, Map<DashboardRange, { at: number; value: Promise<Dashboard> }>>();
+
+/**
+ * The dashboard, from the rollups only (never a scan of `transfers`). Concurrent and repeated requests within
+ * DASHBOARD_CACHE_MS share one computation; the permission check runs for every caller.
+ */
+export function dashboard(db: Db, reader: Reader, range: DashboardRange, now: Date): Promise<Dashboard> {
   requirePermission(reader.role, 'feed.view');
+  let perRange = cached.get(db);
+  if (!perRange) cached.set(db, (perRange = new Map()));
+  const hit = perRange.get(range);
+  if (hit && performance.now() - hit.at < DASHBOARD_CACHE_MS) return hit.value;
+  const value = computeDashboard(db, range, now);
+  perRange.set(range, { at: performance.now(), value });
+  value.catch(() => perRange.delete(range));
+  return value;
+}
+
+async function computeDashboard(db: Db, range: DashboardRange, now: Date): Promise<Dashboard> {
   const days = DASHBOARD_RANGES[range];
   const today = now.toISOString().slice(0, 10);
   const { rows } = await sql<{

@@ -3,6 +3,7 @@ import { AppError } from '../../economy/errors.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
 import { auditRoutes } from './audit.ts';
 import { dashboardRoutes } from './dashboard.ts';
+import { guildRoutes } from './guild.ts';
 import { marketRoutes } from './market.ts';
 import { apiGroup } from './openapi.ts';
 import { settingsRoutes } from './settings.ts';
@@ -36,6 +37,7 @@ export function apiRoutes(deps: AppDeps, authenticate: MiddlewareHandler<AppEnv>
   api.route('/', transferRoutes(deps));
   api.route('/', marketRoutes(deps));
   api.route('/', auditRoutes(deps));
+  api.route('/', guildRoutes(deps));
   api.route('/', streamRoutes(deps, stream));
   return api;
 }

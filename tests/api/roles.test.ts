@@ -109,10 +109,12 @@ const ENDPOINTS: Endpoint[] = [
   { method: 'GET', path: '/audit', action: 'audit.view' },
   { method: 'GET', path: '/audit/export.csv', action: 'audit.view' },
   { method: 'GET', path: '/tx/stream?lastEventId=999999999999', action: 'feed.view' },
+  { method: 'GET', path: '/guild/role-map', action: 'feed.view' },
+  { method: 'PUT', path: '/guild/role-map', body: { roleMap: {} }, action: 'roles.change' },
 ];
 
 beforeAll(async () => {
-  api = await startApiRig();
+  api = await startApiRig({ env: { GUILD_ID: '690000000000000001' } });
   users = (await insertUsers(api.t.db, ROLES.length, 670_000_000_000_000_000n)).map((u) => u.id);
 });
 

@@ -7,19 +7,21 @@ import { startApiRig, type ApiRig, type As } from '../helpers/api.ts';
 import { settings as marketSettings } from '../market/fixtures.ts';
 
 let api: ApiRig;
+let owner: As;
 let admin: As;
 let moderator: As;
 let viewer: As;
 let alice: string;
 let bob: string;
+const GUILD = '680000000000000001';
 let key = 0;
 const idem = () => ({ 'idempotency-key': `test-key-${Date.now()}-${++key}` });
 
 beforeAll(async () => {
-  api = await startApiRig();
+  api = await startApiRig({ env: { GUILD_ID: GUILD } });
   const users = await insertUsers(api.t.db, 6, 620_000_000_000_000_000n);
   const as = (i: number, role: As['role']): As => ({ userId: users[i]!.id, role });
-  [admin, moderator, viewer] = [as(1, 'admin'), as(2, 'moderator'), as(3, 'viewer')];
+  [owner, admin, moderator, viewer] = [as(0, 'owner'), as(1, 'admin'), as(2, 'moderator'), as(3, 'viewer')];
   alice = users[4]!.id;
   bob = users[5]!.id;
   await api.t.db
@@ -331,5 +333,31 @@ describe('audit', () => {
     expect(lines[0]).toMatch(/^id,at,actor_id/);
     expect(lines).toHaveLength((await audits()) + 1);
     expect(csv.body).toContain('user.freeze');
+  });
+});
+
+describe('guild role map', () => {
+  it('lets the owner replace it, audited; others may read it', async () => {
+    const map = { admin: ['680000000000000010'], moderator: ['680000000000000011', '680000000000000011'] };
+    expect((await api.call(admin, 'PUT', '/guild/role-map', { roleMap: map })).status).toBe(403);
+    const bad = await api.call(owner, 'PUT', '/guild/role-map', { roleMap: { admin: ['not-a-role'] } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_role_map');
+    const res = await api.call(owner, 'PUT', '/guild/role-map', { roleMap: map });
+    expect(res.body).toEqual({
+      guildId: GUILD,
+      changed: true,
+      roleMap: { admin: ['680000000000000010'], moderator: ['680000000000000011'] },
+    });
+    const again = await api.call(owner, 'PUT', '/guild/role-map', { roleMap: map });
+    expect(again.body.changed).toBe(false);
+    expect((await api.call(viewer, 'GET', '/guild/role-map')).body.roleMap).toEqual(res.body.roleMap);
+    const audit = await api.call(owner, 'GET', '/audit?action=roles.change');
+    expect(audit.body.items).toHaveLength(1);
+    expect(audit.body.items[0]).toMatchObject({
+      before: {},
+      after: res.body.roleMap,
+      target: { type: 'guild', id: GUILD },
+    });
   });
 });
