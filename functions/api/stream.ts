@@ -10,15 +10,27 @@ import { apiGroup, errorSchema } from './openapi.ts';
 export interface StreamOptions {
   /** Milliseconds between heartbeats (a comment line that keeps proxies from closing the connection). */
   heartbeatMs: number;
-  /** Frames a client may have waiting unsent before it is dropped as too slow. */
-  maxQueued: number;
+  /** Bytes a client may have waiting unsent before it is dropped as too slow. */
+  maxQueuedBytes: number;
 }
 
-export const STREAM_DEFAULTS: StreamOptions = { heartbeatMs: 15_000, maxQueued: 2_000 };
+export const STREAM_DEFAULTS: StreamOptions = { heartbeatMs: 15_000, maxQueuedBytes: 1024 * 1024 };
 
 const encoder = new TextEncoder();
 const frame = (event: string, id: string | null, data: string) =>
   encoder.encode(`${id === null ? '' : `id: ${id}\n`}event: ${event}\ndata: ${data}\n\n`);
+
+/** The transfer id of a feed event: toFeedEvent writes it first, so the full parse is only a fallback. */
+function eventId(message: string): string | null {
+  const leading = /^\{"id":"(\d{1,19})"/.exec(message);
+  if (leading) return leading[1]!;
+  try {
+    const id = (JSON.parse(message) as FeedEvent).id;
+    return /^\d{1,19}$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
 
 /** A live event as it arrived from Redis: its id, and its frame encoded once for every client. */
 interface LiveEvent {
@@ -34,13 +46,14 @@ class StreamClient {
   needsFill: boolean;
   /** Live events that arrived while the client was replaying or filling, in arrival (= id) order. */
   private held: LiveEvent[] = [];
+  private heldBytes = 0;
   private busy = true;
   closed = false;
 
   constructor(
     private readonly controller: ReadableStreamDefaultController<Uint8Array>,
     private readonly replay: (after: string, before?: string) => ReturnType<typeof feedReplay>,
-    private readonly maxQueued: number,
+    private readonly maxQueuedBytes: number,
     lastEventId: bigint | null,
     private readonly onClose: () => void,
   ) {
@@ -57,12 +70,27 @@ class StreamClient {
     await this.drain();
   }
 
+  /**
+   * The live events of one turn of the event loop, in order, and their frames joined: a client that is up to
+   * date gets them as one write.
+   */
+  pushBatch(events: LiveEvent[], joined: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.busy && !this.needsFill && (this.lastSent === null || events[0]!.id > this.lastSent)) {
+      this.write(joined);
+      this.lastSent = events.at(-1)!.id;
+      return;
+    }
+    for (const event of events) this.push(event);
+  }
+
   /** A live event from Redis (every client gets each one, in order). */
   push(event: LiveEvent): void {
     if (this.closed) return;
     if (this.busy) {
       this.held.push(event);
-      if (this.held.length > this.maxQueued) this.close();
+      this.heldBytes += event.frame.byteLength;
+      if (this.heldBytes > this.maxQueuedBytes) this.close();
       return;
     }
     if (this.needsFill && this.lastSent !== null && event.id > this.lastSent + 1n) {
@@ -106,7 +134,7 @@ class StreamClient {
     while (!this.closed && this.held.length > 0) {
       const next = this.held[0]!;
       if (this.lastSent !== null && next.id <= this.lastSent) {
-        this.held.shift();
+        this.dropHeld();
         continue;
       }
       if (this.needsFill && this.lastSent !== null && next.id > this.lastSent + 1n) {
@@ -115,9 +143,15 @@ class StreamClient {
         continue;
       }
       this.needsFill = false;
-      this.send(this.held.shift()!);
+      this.send(this.dropHeld());
     }
     this.busy = false;
+  }
+
+  private dropHeld(): LiveEvent {
+    const event = this.held.shift()!;
+    this.heldBytes -= event.frame.byteLength;
+    return event;
   }
 
   private sendReplay(replay: Awaited<ReturnType<typeof feedReplay>>): void {
@@ -141,8 +175,8 @@ class StreamClient {
   private write(bytes: Uint8Array): void {
     if (this.closed) return;
     this.controller.enqueue(bytes);
-    // desiredSize is minus the frames the socket has not taken yet: a client that stops reading is dropped.
-    if ((this.controller.desiredSize ?? 0) < -this.maxQueued) this.close();
+    // desiredSize is minus the bytes the socket has not taken yet: a client that stops reading is dropped.
+    if ((this.controller.desiredSize ?? 0) < -this.maxQueuedBytes) this.close();
   }
 }
 
@@ -180,16 +214,27 @@ export class TxStreamHub {
     return this.subscribed;
   }
 
+  /** Events of this turn of the event loop: Redis delivers a relay batch in a few reads, sent as one write. */
+  private pending: LiveEvent[] = [];
+  private flushing = false;
+
   private publish(message: string): void {
-    let event: FeedEvent;
-    try {
-      event = JSON.parse(message) as FeedEvent;
-    } catch {
-      return;
+    const id = eventId(message);
+    if (id === null) return;
+    this.pending.push({ id: BigInt(id), frame: frame('tx', id, message) });
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
     }
-    if (!/^\d+$/.test(event.id)) return;
-    const live = { id: BigInt(event.id), frame: frame('tx', event.id, message) };
-    for (const client of this.clients) client.push(live);
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    const events = this.pending;
+    this.pending = [];
+    if (events.length === 0) return;
+    const joined = events.length === 1 ? events[0]!.frame : Buffer.concat(events.map((e) => e.frame));
+    for (const client of this.clients) client.pushBatch(events, joined);
   }
 
   private beat(): void {
@@ -212,7 +257,7 @@ export class TxStreamHub {
           client = new StreamClient(
             controller,
             (after, before) => feedReplay(db, reader, { after, before }),
-            this.options.maxQueued,
+            this.options.maxQueuedBytes,
             lastEventId,
             () => {
               this.clients.delete(client);
@@ -223,7 +268,7 @@ export class TxStreamHub {
         },
         cancel: () => client.close(),
       },
-      new CountQueuingStrategy({ highWaterMark: 0 }),
+      new ByteLengthQueuingStrategy({ highWaterMark: 0 }),
     );
     // The stream ends with the session: checked at every heartbeat.
     const check = setInterval(() => {

@@ -76,7 +76,7 @@ async function open(rig: ApiRig, as: As, lastEventId?: string) {
 beforeAll(async () => {
   t = await createTestDatabase(8);
   const prefix = testRedisPrefix();
-  const stream = { heartbeatMs: 300, maxQueued: 50 };
+  const stream = { heartbeatMs: 300, maxQueuedBytes: 20_000 };
   a = await startApiRig({ db: t, redisPrefix: prefix, stream });
   b = await startApiRig({ db: t, redisPrefix: prefix, stream });
   const rows = await insertUsers(t.db, 4, 630_000_000_000_000_000n);
@@ -180,7 +180,7 @@ describe('GET /api/tx/stream', () => {
     });
     expect(stalled.status).toBe(200);
     expect(hub.size).toBe(before + 1);
-    // Bursts below the limit (50 waiting frames), each read by the healthy client before the next.
+    // Bursts below the limit (about 16 kB against 20 kB waiting), each read by the healthy client before the next.
     const sent: string[] = [];
     for (let burst = 0; burst < 3; burst++) {
       sent.push(...(await transfers(40)));
