@@ -215,6 +215,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 10));
     }
     await relay;
+    await new Promise((r) => setTimeout(r, 2000)); // events still on their way to the clients
     const expected = made * streams.length;
     console.log(
       JSON.stringify({

@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
-import { adjustBalance, freezeUser, unfreezeUser } from '../../economy/admin.ts';
-import { listTransfers, searchUsers, userProfile } from '../../economy/admin-reads.ts';
+import { adjustBalance, freezeUser, unfreezeUser, type FreezeResult } from '../../economy/admin.ts';
+import { listTransfers, searchUsers, userProfile, type Reader } from '../../economy/admin-reads.ts';
 import type { AppDeps } from '../context.ts';
 import { adminActor } from './actor.ts';
 import { requireIdempotencyKey } from './idempotency.ts';
@@ -47,8 +47,8 @@ const freezeResult = z.object({ changed: z.boolean(), frozen: z.boolean(), audit
 /** /api/users: search, profiles, history, adjustments and freezes. */
 export function userRoutes(deps: AppDeps) {
   const admin = { db: deps.db, now: deps.now };
-  const profile = async (role: Parameters<typeof userProfile>[1], id: string) => {
-    const p = await userProfile(deps.db, role, id);
+  const profile = async (reader: Reader, id: string) => {
+    const p = await userProfile(deps.db, reader, id);
     return {
       id: p.id,
       discordId: p.discordId,
@@ -65,6 +65,12 @@ export function userRoutes(deps: AppDeps) {
       audit: p.audit.map(toAuditJson),
     };
   };
+  const freezeAnswer = async (reader: Reader, id: string, r: FreezeResult) => ({
+    changed: r.changed,
+    frozen: r.frozen,
+    audit: r.audit && toAuditJson(r.audit),
+    user: await profile(reader, id),
+  });
 
   return apiGroup()
     .openapi(
@@ -164,15 +170,7 @@ export function userRoutes(deps: AppDeps) {
       async (c) => {
         const { id } = c.req.valid('param');
         const r = await freezeUser(admin, adminActor(c), { userId: id, reason: c.req.valid('json').reason });
-        return c.json(
-          {
-            changed: r.changed,
-            frozen: r.frozen,
-            audit: r.audit && toAuditJson(r.audit),
-            user: await profile(c.get('actor'), id),
-          },
-          200,
-        );
+        return c.json(await freezeAnswer(c.get('actor'), id, r), 200);
       },
     )
     .openapi(
@@ -189,15 +187,7 @@ export function userRoutes(deps: AppDeps) {
           userId: id,
           reason: c.req.valid('json').reason ?? null,
         });
-        return c.json(
-          {
-            changed: r.changed,
-            frozen: r.frozen,
-            audit: r.audit && toAuditJson(r.audit),
-            user: await profile(c.get('actor'), id),
-          },
-          200,
-        );
+        return c.json(await freezeAnswer(c.get('actor'), id, r), 200);
       },
     );
 }
