@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
 import type { PubSub } from '../db/pubsub.ts';
-import type { Ledger } from '../economy/ledger.ts';
 import type { Queues } from '../jobs/queues.ts';
 import type { ApiActor } from './api/actor.ts';
 
@@ -14,7 +13,6 @@ export interface AppDeps {
   cfg: Config;
   db: Db;
   redis: Redis;
-  ledger: Ledger;
   queues: Queues;
   /** The process's Redis subscriber (settings invalidation, the transaction stream). */
   pubsub: PubSub;

@@ -7,7 +7,6 @@ import { runMigrations } from '../db/migrate.ts';
 import { channels, PubSub } from '../db/pubsub.ts';
 import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
-import { Ledger } from '../economy/ledger.ts';
 import { settingsFor } from '../economy/settings.ts';
 import { Queues } from '../jobs/queues.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
@@ -27,7 +26,6 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   const prefix = `${cfg.REDIS_PREFIX}:bull`;
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
-  const ledger = new Ledger(db, { now });
   // Settings saved on any replica reach this one at once; SETTINGS_TTL_MS covers a missed message.
   const pubsub = new PubSub(cfg.REDIS_URL, `coinhub-${cfg.ROLE}-sub`);
   const settings = settingsFor({ db, cfg });
@@ -43,7 +41,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     worker = await startWorker({
       cfg,
       db,
-      ledger,
+      now,
       queues,
       log: log.child({ part: 'worker' }),
       blockingRedis,
@@ -53,7 +51,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   }
 
   if (cfg.ROLE !== 'worker') {
-    const app = createApp({ cfg, db, redis, ledger, queues, pubsub, log, now });
+    const app = createApp({ cfg, db, redis, queues, pubsub, log, now });
     server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
       log.info({ port: info.port, role: cfg.ROLE }, 'listening'),
     );

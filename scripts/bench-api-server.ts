@@ -9,11 +9,14 @@ import { createLogger } from '../config/logger.ts';
 import { createDb } from '../db/client.ts';
 import { PubSub } from '../db/pubsub.ts';
 import { createRedis } from '../db/redis.ts';
-import { Ledger } from '../economy/ledger.ts';
 import { createApp } from '../functions/app.ts';
 import { Queues } from '../jobs/queues.ts';
 
-const cfg = parseConfig({ ...process.env, DISCORD_PUBLIC_KEY: 'ab'.repeat(32) });
+const cfg = parseConfig({
+  ...process.env,
+  DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
+  GUILD_ID: '690000000000000099',
+});
 const userId = process.env.BENCH_USER_ID!;
 const log = createLogger('warn', 'bench-api');
 const db = createDb(cfg.DATABASE_URL, 10);
@@ -25,7 +28,6 @@ const app = createApp(
     cfg,
     db,
     redis,
-    ledger: new Ledger(db),
     queues: new Queues(redis, `${cfg.REDIS_PREFIX}:bull`, log),
     pubsub,
     log,

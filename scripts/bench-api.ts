@@ -186,6 +186,7 @@ async function main() {
       REDIS_URL,
       REDIS_PREFIX: prefix,
       DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
+      GUILD_ID: '690000000000000099',
     });
     const redis = createRedis(REDIS_URL, 'command', 'bench-relay');
     const log = createLogger('warn', 'bench-relay');

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db, Tx } from '../../db/client.ts';
+import { transact, type Db, type Tx } from '../../db/client.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
@@ -70,7 +70,7 @@ export async function createCatalogItem(
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(
     () =>
-      db.transaction().execute(async (trx) => {
+      transact(db, async (trx) => {
         const row = await trx
           .insertInto('catalog_items')
           .values({ ...toColumns(data), created_by: admin.userId })
@@ -95,7 +95,7 @@ export async function updateCatalogItem(
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(
     () =>
-      db.transaction().execute(async (trx) => {
+      transact(db, async (trx) => {
         const before = await lockCatalogItem(trx, id);
         const row = await trx
           .updateTable('catalog_items')
@@ -119,7 +119,7 @@ export async function setCatalogItemActive(
   id: string,
   active: boolean,
 ): Promise<CatalogItem> {
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockCatalogItem(trx, id);
     if (before.active === active) return before;
     const row = await trx

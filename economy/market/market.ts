@@ -1,7 +1,7 @@
 import type { Config } from '../../config/env.ts';
 import type { Db } from '../../db/client.ts';
 import { isRetryableError } from '../../db/client.ts';
-import { TxBatcher, type BatcherOptions } from '../batcher.ts';
+import { distinctBy, TxBatcher, type BatcherOptions } from '../batcher.ts';
 import {
   buyInTransaction,
   transitionInTransaction,
@@ -51,13 +51,13 @@ export class Market {
       db,
       (trx, reqs, attempt) =>
         buyInTransaction(trx, this.settingsNow(), reqs, this.now(), { lockListings: attempt > 1 }),
-      (r) => r.key,
+      distinctBy((r) => r.key),
       options,
     );
     this.transitions = new TxBatcher(
       db,
       (trx, reqs) => transitionInTransaction(trx, this.settingsNow(), reqs, this.now()),
-      (r) => r.orderId,
+      distinctBy((r) => r.orderId),
       options,
     );
   }
@@ -131,20 +131,14 @@ const perProcess = new WeakMap<Db, Market>();
 /**
  * The Market of a process, one per database handle: the API and the worker of `ROLE=all` get different
  * dependency objects but the same handle, so every handler shares one set of batches. Its clock is the
- * process's (`now`, else the ledger's), so tests that move the clock move the market's too. Its knobs are the
- * live settings (economy/settings.ts), read when each batch runs.
+ * process's `now`, so tests that move the clock move the market's too. Its knobs are the live settings
+ * (economy/settings.ts), read when each batch runs.
  */
-export function marketFor(deps: {
-  db: Db;
-  cfg: Config;
-  now?: () => Date;
-  ledger?: { now: () => Date };
-}): Market {
+export function marketFor(deps: { db: Db; cfg: Config; now: () => Date }): Market {
   let market = perProcess.get(deps.db);
   if (!market) {
-    const now = deps.now ?? deps.ledger?.now;
     const live = settingsFor(deps);
-    market = new Market(deps.db, () => marketSettingsOf(live.current(), deps.cfg), now ? { now } : {});
+    market = new Market(deps.db, () => marketSettingsOf(live.current(), deps.cfg), { now: deps.now });
     perProcess.set(deps.db, market);
   }
   return market;

@@ -4,10 +4,9 @@ import { marketFor } from '../../economy/market/market.ts';
 import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
 import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
-export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues'> &
-  Partial<Pick<WorkerDeps, 'ledger'>>;
+export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues' | 'now'>;
 
 /** A refusal is permanent (the order is gone or settled otherwise); `busy` is worth a retry. */
 function permanent(err: unknown): never {

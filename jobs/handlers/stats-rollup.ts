@@ -1,6 +1,6 @@
 import { pruneIdempotencyKeys } from '../../db/idempotency.ts';
 import { rollupStats } from '../../economy/stats.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 /** Most rollup batches per run, so a long backlog (a restored database) is worked off over several runs. */
 const MAX_BATCHES = 10;

@@ -47,8 +47,8 @@ beforeAll(async () => {
   await publishAndRollUp();
   users = (await insertUsers(api.t.db, 4, 660_000_000_000_000_000n)).map((u) => u.id);
   viewer = { userId: users[0]!, role: 'viewer' };
-  await fundWallets(api.deps.ledger, users, 1000);
-  const pay = await api.deps.ledger.transfer({
+  await fundWallets(api.ledger, users, 1000);
+  const pay = await api.ledger.transfer({
     key: 'dash-pay',
     debit: users[1]!,
     credit: users[2]!,

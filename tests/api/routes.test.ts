@@ -29,7 +29,7 @@ beforeAll(async () => {
     .set({ username: 'alice_wonder', global_name: 'Alice W' })
     .where('id', '=', alice)
     .execute();
-  await fundWallets(api.deps.ledger, [alice, bob], 1000);
+  await fundWallets(api.ledger, [alice, bob], 1000);
 });
 
 afterAll(async () => {
@@ -180,7 +180,7 @@ describe('users', () => {
 
 describe('transfers', () => {
   it('filters by user, reason and time, and shows one transfer with its refund', async () => {
-    const pay = await api.deps.ledger.transfer({
+    const pay = await api.ledger.transfer({
       key: 'api-test-pay',
       debit: alice,
       credit: bob,

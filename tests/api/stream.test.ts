@@ -53,7 +53,7 @@ async function relay() {
 async function transfers(n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    const r = await a.deps.ledger.transfer({
+    const r = await a.ledger.transfer({
       key: `stream-test:${++seq}`,
       debit: SYSTEM_ACCOUNTS.mint,
       credit: users[i % users.length]!,
@@ -137,7 +137,7 @@ describe('GET /api/tx/stream', () => {
 
   it('answers a gap too old to replay with a reset carrying where the stream continues', async () => {
     await fundWallets(
-      a.deps.ledger,
+      a.ledger,
       (await insertUsers(t.db, REPLAY_LIMIT + 1, 640_000_000_000_000_000n)).map((u) => u.id),
       1,
     );

@@ -14,8 +14,11 @@ import { Queues } from '../../jobs/queues.ts';
 import { testRedisPrefix } from '../helpers/db.ts';
 import { databaseUrl, REDIS_URL, testDbName } from '../helpers/env.ts';
 import { startServer } from '../helpers/server-process.ts';
+import { until } from '../helpers/wait.ts';
 
 const KEY = 'ab'.repeat(32);
+// The standalone migrate reads the whole configuration, which needs GUILD_ID outside tests.
+const GUILD_ID = '123456789012345678';
 const created: string[] = [];
 
 function run(args: string[], env: Record<string, string>) {
@@ -29,16 +32,6 @@ function run(args: string[], env: Record<string, string>) {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => resolve({ code, out }));
   });
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 afterAll(async () => {
@@ -68,7 +61,11 @@ describe('npm start', () => {
       expect(server.output()).toContain('created database');
 
       await queues.enqueue(ledgerCheckJob, {});
-      const good = await waitFor(async () => (await db.selectFrom('ledger_checks').selectAll().execute())[0]);
+      const good = await until(
+        'the first ledger check',
+        async () => (await db.selectFrom('ledger_checks').selectAll().execute())[0],
+        20_000,
+      );
       expect(good.ok).toBe(true);
 
       // A balance changed behind the ledger's back: the next check fails, is recorded and logged.
@@ -79,11 +76,13 @@ describe('npm start', () => {
         .execute();
       await db.insertInto('accounts').values({ id: user!.id, kind: 'user', balance: 5 }).execute();
       await queues.enqueue(ledgerCheckJob, {});
-      const bad = await waitFor(
+      const bad = await until(
+        'a failed ledger check',
         async () => (await db.selectFrom('ledger_checks').selectAll().where('ok', '=', false).execute())[0],
+        20_000,
       );
       expect(bad.report).toMatchObject({ ok: false, wallet_mismatches: 1, sum: '5' });
-      await waitFor(async () => (server.output().includes('ledger check FAILED') ? true : undefined));
+      await until('the failure in the log', () => server.output().includes('ledger check FAILED'), 20_000);
     } finally {
       await queues.close();
       redis.disconnect();
@@ -98,7 +97,7 @@ describe('npm run migrate', () => {
   it('is idempotent and logs each step', async () => {
     const name = testDbName('mig');
     created.push(name);
-    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY };
+    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY, GUILD_ID };
     const first = await run(['db/migrate.ts'], env);
     expect(first.code).toBe(0);
     expect(first.out).toContain('created database');
@@ -114,6 +113,7 @@ describe('npm run migrate', () => {
       DATABASE_URL: 'postgres://coinhub:hunter2@127.0.0.1:1/coinhub',
       REDIS_URL,
       DISCORD_PUBLIC_KEY: KEY,
+      GUILD_ID,
     });
     expect(failed.code).toBe(1);
     expect(failed.out).toContain('migrate failed');
@@ -125,7 +125,7 @@ describe('npm run ledger:check', () => {
   it('prints one JSON line and exits by the ledger’s state', async () => {
     const name = testDbName('chk');
     created.push(name);
-    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY };
+    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY, GUILD_ID };
     expect((await run(['db/migrate.ts'], env)).code).toBe(0);
     const ok = await run(['scripts/ledger-check.ts', '--json'], { DATABASE_URL: env.DATABASE_URL });
     expect(ok.code).toBe(0);

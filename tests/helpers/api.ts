@@ -22,6 +22,8 @@ export interface As {
 export interface ApiRig {
   t: TestDatabase;
   deps: AppDeps;
+  /** A ledger over the rig's database, for tests that move coins outside the API. */
+  ledger: Ledger;
   app: App;
   /** Calls /api`path` in-process as `as` (no actor: unauthenticated); JSON in, status and JSON out. */
   call(
@@ -129,6 +131,7 @@ export async function startApiRig(
     REDIS_URL,
     DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
     REDIS_PREFIX: options.redisPrefix ?? testRedisPrefix(),
+    GUILD_ID: '690000000000000099',
     ...options.env,
   });
   const log = createLogger('silent');
@@ -136,7 +139,7 @@ export async function startApiRig(
   const queues = new Queues(redis, `${cfg.REDIS_PREFIX}:bull`, log);
   const pubsub = new PubSub(REDIS_URL, 'api-test-sub');
   const now = () => new Date();
-  const deps: AppDeps = { cfg, db: t.db, redis, ledger: new Ledger(t.db, { now }), queues, pubsub, log, now };
+  const deps: AppDeps = { cfg, db: t.db, redis, queues, pubsub, log, now };
   const ended = new Set<string>();
   const app = createApp(deps, {
     authenticate: testAuthenticate(ended),
@@ -145,6 +148,7 @@ export async function startApiRig(
   return {
     t,
     deps,
+    ledger: new Ledger(t.db, { now }),
     app,
     async call(as, method, path, body, headers = {}) {
       const res = await app.request(`/api${path}`, {

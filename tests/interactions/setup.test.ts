@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { slashCommand, TEST_APPLICATION_ID, TEST_GUILD_ID, type Actor } from '../helpers/interactions.ts';
+import { until } from '../helpers/wait.ts';
 
 let rig: InteractionServer;
 beforeAll(async () => {
@@ -18,21 +19,16 @@ afterAll(async () => {
 const admin: Actor = { id: '400000000000000001', username: 'boss', admin: true };
 const VIEW_CHANNEL = 1n << 10n;
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out:\n${rig.server.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function runSetup() {
   const payload = slashCommand('setup', admin, {}, 'channels');
   const { body } = await rig.send(payload);
   expect(body).toEqual({ type: 5, data: { flags: 64 } });
-  const edits = await waitFor(() => rig.discord.responseEdits.get(payload.token));
+  const edits = await until(
+    'the deferred response edit',
+    () => rig.discord.responseEdits.get(payload.token),
+    20_000,
+    () => rig.server.output(),
+  );
   return edits[0] as { content: string };
 }
 
@@ -123,27 +119,35 @@ describe('/setup', () => {
   });
 
   it('two admins running /setup at the same moment still create each channel once', async () => {
+    // A server of its own: the shared one is set up already, and Coinhub serves only its GUILD_ID.
     const guildId = '930000000000000001';
-    rig.discord.addGuild(guildId);
-    const payloads = [0, 1].map(() => ({
-      ...slashCommand('setup', admin, {}, 'channels'),
-      guild_id: guildId,
-    }));
-    await Promise.all(payloads.map((p) => rig.send(p)));
-    const outcomes = await Promise.all(
-      payloads.map((p) =>
-        waitFor(() => rig.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined),
-      ),
-    );
-    for (const o of outcomes) expect(o.content).toMatch(/Coinhub is set up/);
-    expect(outcomes.filter((o) => /Hub message posted/.test(o.content))).toHaveLength(1);
-    const names = rig.discord
-      .guildChannels(guildId)
-      .map((c) => c.name)
-      .sort();
-    expect(names).toEqual(['coin-hub', 'coin-transactions', 'leaderboard', 'shop']);
-    const hub = rig.discord.guildChannels(guildId).find((c) => c.name === 'coin-hub')!;
-    expect(rig.discord.channelMessages(hub.id)).toHaveLength(1);
+    const fresh = await startInteractionServer({ env: { GUILD_ID: guildId } });
+    try {
+      fresh.discord.addGuild(guildId);
+      const payloads = [0, 1].map(() => slashCommand('setup', { ...admin, guildId }, {}, 'channels'));
+      await Promise.all(payloads.map((p) => fresh.send(p)));
+      const outcomes = await Promise.all(
+        payloads.map((p) =>
+          until(
+            'both deferred response edits',
+            () => fresh.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined,
+            20_000,
+            () => fresh.server.output(),
+          ),
+        ),
+      );
+      for (const o of outcomes) expect(o.content).toMatch(/Coinhub is set up/);
+      expect(outcomes.filter((o) => /Hub message posted/.test(o.content))).toHaveLength(1);
+      const names = fresh.discord
+        .guildChannels(guildId)
+        .map((c) => c.name)
+        .sort();
+      expect(names).toEqual(['coin-hub', 'coin-transactions', 'leaderboard', 'shop']);
+      const hub = fresh.discord.guildChannels(guildId).find((c) => c.name === 'coin-hub')!;
+      expect(fresh.discord.channelMessages(hub.id)).toHaveLength(1);
+    } finally {
+      await fresh.stop();
+    }
   });
 
   it('tells the admin when Discord refuses for good (missing permissions)', async () => {

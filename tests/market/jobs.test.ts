@@ -85,6 +85,7 @@ describe('order timers with two workers and racing sweepers', () => {
       DATABASE_URL: t.url,
       REDIS_URL,
       DISCORD_PUBLIC_KEY: '0'.repeat(64),
+      NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
     });
     const redis = createRedis(REDIS_URL, 'command', 'market-jobs-test');
@@ -92,7 +93,7 @@ describe('order timers with two workers and racing sweepers', () => {
 
     // Two "processes": separate database pools, Markets and Redis connections.
     const processes = [0, 1].map(
-      () => ({ cfg, db: createDb(t.url, 5), log, queues }) satisfies MarketJobDeps,
+      () => ({ cfg, db: createDb(t.url, 5), log, queues, now: () => new Date() }) satisfies MarketJobDeps,
     );
     const changes = { expire: 0, complete: 0 };
     const count = (r: { changed: boolean }, kind: 'expire' | 'complete') => {

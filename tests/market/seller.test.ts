@@ -183,7 +183,11 @@ describe('seller controls through /listings', () => {
       .executeTakeFirstOrThrow();
     const id = await list(seller, 'Netherite ingot', 80, 2, String(item.id));
     const message = await shopMessage('Netherite ingot');
-    const before = await listing(id);
+    // The worker records the message id on the listing after Discord answers the post: snapshot after that.
+    const before = await until('the listing to record its #shop message', async () => {
+      const row = await listing(id);
+      return row.shop_message_id === message.id ? row : undefined;
+    });
 
     expect((await reprice(id, seller, '30')).content).toBe(
       'Netherite ingot cannot be listed below 50 coins each (50% of its base price of 100 coins).',
