@@ -175,12 +175,6 @@ async function main() {
     const search = await latencies(REQUESTS, (i) => `${base}/api/users?q=user${(i * 7919) % USERS}`);
     console.log(JSON.stringify({ phase: 'search', p50: quantile(search, 0.5), p99: p99(search) }));
 
-    const delays: number[] = [];
-    const counts = { events: 0 };
-    const streams: http.ClientRequest[] = [];
-    for (let i = 0; i < SSE_CLIENTS; i++) streams.push(await openStream(base, delays, counts));
-    console.log(JSON.stringify({ phase: 'sse-connected', clients: streams.length }));
-
     const cfg = parseConfig({
       DATABASE_URL: url,
       REDIS_URL,
@@ -191,6 +185,15 @@ async function main() {
     const redis = createRedis(REDIS_URL, 'command', 'bench-relay');
     const log = createLogger('warn', 'bench-relay');
     const relayDeps = { cfg, db, redis, rest: createDiscordRest(cfg), log };
+    // A reused database may hold transfers an earlier run made but never published: publish them first.
+    await handleFeedRelay(relayDeps, 1000);
+
+    const delays: number[] = [];
+    const counts = { events: 0 };
+    const streams: http.ClientRequest[] = [];
+    for (let i = 0; i < SSE_CLIENTS; i++) streams.push(await openStream(base, delays, counts));
+    console.log(JSON.stringify({ phase: 'sse-connected', clients: streams.length }));
+
     const ledger = new Ledger(db);
     const deadline = Date.now() + SSE_SECONDS * 1000;
     const relay = (async () => {
