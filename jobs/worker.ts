@@ -16,6 +16,7 @@ import {
   revokeRoleJob,
   shopRefreshJob,
   setupGuildJob,
+  statsRollupJob,
   type JobDefinition,
   type QueueName,
 } from './definitions.ts';
@@ -31,6 +32,7 @@ import {
   handleShopRefresh,
 } from './handlers/market-discord.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
+import { handleStatsRollup } from './handlers/stats-rollup.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { WorkerDeps } from './deps.ts';
 import type { z } from 'zod';
@@ -64,6 +66,7 @@ const handlers = new Map<string, Handler>([
   entry(feedRelayJob, (deps) => handleFeedRelay(deps)),
   entry(feedRefreshJob, handleFeedRefresh),
   entry(setupGuildJob, handleSetupGuild),
+  entry(statsRollupJob, (deps) => handleStatsRollup(deps)),
 ]);
 
 /** Jobs that call Discord's bot routes (not only interaction webhooks), so they need DISCORD_TOKEN. */
@@ -86,6 +89,7 @@ const scheduled = (cfg: Config) => [
   { id: 'market-sweep', def: marketSweepJob, repeat: { every: cfg.MARKET_SWEEP_EVERY_S * 1000 } },
   { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
+  { id: 'stats-rollup', def: statsRollupJob, repeat: { every: 10_000 } },
 ];
 
 /**
