@@ -22,13 +22,8 @@ import {
   type Order,
   type OrderState,
 } from './market/types.ts';
-import { parseRoleMap, requirePermission, type Role, type RoleMap } from './rbac.ts';
+import { parseRoleMap, requirePermission, type Actor, type RoleMap } from './rbac.ts';
 import { walletSummary, type WalletSummary } from './wallet.ts';
-
-/** What the panel's reads need to know about the caller: the economy checks the role. */
-export interface Reader {
-  role: Role | null;
-}
 
 /** A keyset page: at most `limit` rows older than `before` (an id), newest first. */
 export interface PageRequest {
@@ -55,10 +50,10 @@ export interface UserListItem {
  */
 export async function searchUsers(
   db: Db,
-  reader: Reader,
+  reader: Actor,
   query: { q?: string | undefined } & PageRequest,
 ): Promise<UserListItem[]> {
-  requirePermission(reader.role, 'feed.view');
+  requirePermission(reader, 'feed.view');
   const q = query.q?.trim().toLowerCase().slice(0, 100) ?? '';
   let select = db
     .selectFrom('users as u')
@@ -105,8 +100,8 @@ export interface UserProfile {
 }
 
 /** A user's profile for the panel: wallet (balance, held, streak, recent), frozen state, orders and audit. */
-export async function userProfile(db: Db, reader: Reader, userId: string): Promise<UserProfile> {
-  requirePermission(reader.role, 'feed.view');
+export async function userProfile(db: Db, reader: Actor, userId: string): Promise<UserProfile> {
+  requirePermission(reader, 'feed.view');
   if (!ID.test(userId)) throw userNotFound();
   const user = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
   if (!user) throw userNotFound();
@@ -149,8 +144,8 @@ export interface TransferFilter extends PageRequest {
 }
 
 /** Transfers matching the filter, newest first, `limit + 1` of them for the pager. */
-export async function listTransfers(db: Db, reader: Reader, f: TransferFilter): Promise<FeedTransfer[]> {
-  requirePermission(reader.role, 'feed.view');
+export async function listTransfers(db: Db, reader: Actor, f: TransferFilter): Promise<FeedTransfer[]> {
+  requirePermission(reader, 'feed.view');
   const where: RawBuilder<unknown>[] = [sql`true`];
   if (f.userId !== undefined) {
     if (!ID.test(f.userId)) return [];
@@ -173,8 +168,8 @@ export interface TransferDetail {
 }
 
 /** One transfer with its references: the transfers that resolve or reverse it, and what admins did to it. */
-export async function transferDetail(db: Db, reader: Reader, id: string): Promise<TransferDetail> {
-  requirePermission(reader.role, 'feed.view');
+export async function transferDetail(db: Db, reader: Actor, id: string): Promise<TransferDetail> {
+  requirePermission(reader, 'feed.view');
   const notFound = new AppError('transfer_not_found', 'No such transaction.', 404);
   if (!ID.test(id)) throw notFound;
   const [transfer] = await selectFeedTransfers(db, sql`t.id = ${id}`, 1);
@@ -196,8 +191,8 @@ export interface ListingFilter extends PageRequest {
 }
 
 /** Every listing matching the filter (any state), newest first, `limit + 1` for the pager. */
-export async function listListings(db: Db, reader: Reader, f: ListingFilter): Promise<Listing[]> {
-  requirePermission(reader.role, 'feed.view');
+export async function listListings(db: Db, reader: Actor, f: ListingFilter): Promise<Listing[]> {
+  requirePermission(reader, 'feed.view');
   let q = db.selectFrom('listings').select(LISTING_COLUMNS);
   if (f.state !== undefined) q = q.where('state', '=', f.state);
   if (f.sellerId !== undefined) q = q.where('seller_id', '=', f.sellerId);
@@ -219,8 +214,8 @@ export interface OrderFilter extends PageRequest {
 }
 
 /** Every order matching the filter, newest first, `limit + 1` for the pager. */
-export async function listOrders(db: Db, reader: Reader, f: OrderFilter): Promise<Order[]> {
-  requirePermission(reader.role, 'feed.view');
+export async function listOrders(db: Db, reader: Actor, f: OrderFilter): Promise<Order[]> {
+  requirePermission(reader, 'feed.view');
   let q = db.selectFrom('orders').select(ORDER_COLUMNS);
   if (f.state !== undefined) q = q.where('state', '=', f.state);
   if (f.buyerId !== undefined) q = q.where('buyer_id', '=', f.buyerId);
@@ -234,8 +229,8 @@ export async function listOrders(db: Db, reader: Reader, f: OrderFilter): Promis
   return rows.map(toOrder);
 }
 
-export async function orderById(db: Db, reader: Reader, id: string): Promise<Order> {
-  requirePermission(reader.role, 'feed.view');
+export async function orderById(db: Db, reader: Actor, id: string): Promise<Order> {
+  requirePermission(reader, 'feed.view');
   const row = ID.test(id)
     ? await db.selectFrom('orders').select(ORDER_COLUMNS).where('id', '=', id).executeTakeFirst()
     : undefined;
@@ -262,11 +257,11 @@ export interface PriceHistory {
 /** A catalog item's recent sale prices and its current reference price. */
 export async function priceHistory(
   db: Db,
-  reader: Reader,
+  reader: Actor,
   catalogItemId: string,
   limit = 100,
 ): Promise<PriceHistory> {
-  requirePermission(reader.role, 'feed.view');
+  requirePermission(reader, 'feed.view');
   const item = ID.test(catalogItemId)
     ? await db
         .selectFrom('catalog_items as c')
@@ -312,8 +307,8 @@ export interface AuditRow extends AuditEntry {
 }
 
 /** Audit rows matching the filter, newest first, `limit + 1` for the pager. */
-export async function listAudit(db: Db, reader: Reader, f: AuditFilter): Promise<AuditRow[]> {
-  requirePermission(reader.role, 'audit.view');
+export async function listAudit(db: Db, reader: Actor, f: AuditFilter): Promise<AuditRow[]> {
+  requirePermission(reader, 'audit.view');
   let q = db
     .selectFrom('audit_log as a')
     .leftJoin('users as u', 'u.id', 'a.actor_id')
@@ -348,8 +343,8 @@ export async function listAudit(db: Db, reader: Reader, f: AuditFilter): Promise
 }
 
 /** The guild's role map as stored (malformed counts as empty). */
-export async function roleMapOf(db: Db, reader: Reader, guildId: string): Promise<RoleMap> {
-  requirePermission(reader.role, 'feed.view');
+export async function roleMapOf(db: Db, reader: Actor, guildId: string): Promise<RoleMap> {
+  requirePermission(reader, 'feed.view');
   const row = await db
     .selectFrom('guild_settings')
     .select('role_map')
@@ -359,8 +354,8 @@ export async function roleMapOf(db: Db, reader: Reader, guildId: string): Promis
 }
 
 /** Refuses a reader who may not watch the live transaction feed. */
-export function requireFeedAccess(reader: Reader): void {
-  requirePermission(reader.role, 'feed.view');
+export function requireFeedAccess(reader: Actor): void {
+  requirePermission(reader, 'feed.view');
 }
 
 /** The most transfers a reconnecting stream client is sent from the database; further behind, it resets. */
@@ -377,10 +372,10 @@ export type FeedReplay =
  */
 export async function feedReplay(
   db: Db,
-  reader: Reader,
+  reader: Actor,
   range: { after: string; before?: string | undefined },
 ): Promise<FeedReplay> {
-  requirePermission(reader.role, 'feed.view');
+  requirePermission(reader, 'feed.view');
   let upper: RawBuilder<unknown>;
   let lastId: string;
   if (range.before !== undefined) {

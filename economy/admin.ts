@@ -469,7 +469,7 @@ async function lockRoleMap(trx: Tx, guildId: string): Promise<RoleMap> {
 async function saveRoleMap(
   trx: Tx,
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   guildId: string,
   before: RoleMap,
   after: RoleMap,
@@ -535,10 +535,10 @@ export async function changeRoleMap(
  */
 export async function replaceRoleMap(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   input: { guildId: string; roleMap: unknown },
 ): Promise<{ changed: boolean; roleMap: RoleMap }> {
-  requirePermission(actor.role, 'roles.change');
+  requirePermission(actor, 'roles.change');
   const parsed = roleMapSchema.safeParse(input.roleMap);
   if (!parsed.success) {
     throw new AppError(

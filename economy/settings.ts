@@ -8,10 +8,10 @@ import {
   type EconomySettings,
 } from '../config/economy-settings.ts';
 import { transact, type Db } from '../db/client.ts';
-import { auditAction, type AuditActor, type AuditEntry } from './audit.ts';
+import { auditAction, type AuditEntry } from './audit.ts';
 import { AppError } from './errors.ts';
 import type { MarketSettings } from './market/types.ts';
-import { requirePermission, type Role } from './rbac.ts';
+import { requirePermission, type Actor } from './rbac.ts';
 
 export type { EconomySettingKey, EconomySettings } from '../config/economy-settings.ts';
 
@@ -47,11 +47,6 @@ export interface SettingsChange {
   changed: boolean;
   settings: EconomySettings;
   audit: AuditEntry | null;
-}
-
-/** Who changes settings; every change is audited with this. */
-export interface SettingsActor extends AuditActor {
-  role: Role | null;
 }
 
 const patchSchema = economySettingsSchema.partial();
@@ -120,10 +115,10 @@ export class LiveSettings {
    * those settings to the environment's default.
    */
   async update(
-    actor: SettingsActor,
+    actor: Actor,
     input: { values?: SettingsPatch; reset?: EconomySettingKey[] },
   ): Promise<SettingsChange> {
-    requirePermission(actor.role, 'settings.change');
+    requirePermission(actor, 'settings.change');
     const patch = patchSchema.safeParse(input.values ?? {});
     if (!patch.success) {
       const issue = patch.error.issues[0]!;
@@ -166,7 +161,7 @@ export class LiveSettings {
               key,
               value: JSON.stringify(value),
               updated_at: at,
-              updated_by: actor.userId,
+              updated_by: actor.kind === 'member' ? actor.userId : null,
             })),
           )
           .onConflict((oc) =>

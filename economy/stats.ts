@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/client.ts';
-import { requirePermission } from './rbac.ts';
-import type { Reader } from './admin-reads.ts';
+import { requirePermission, type Actor } from './rbac.ts';
 
 /** Transfers folded into the rollups per transaction. */
 const ROLLUP_BATCH = 20_000;
@@ -144,8 +143,8 @@ const cached = new WeakMap<Db, Map<DashboardRange, { at: number; value: Promise<
  * The dashboard, from the rollups only (never a scan of `transfers`). Concurrent and repeated requests within
  * DASHBOARD_CACHE_MS share one computation; the permission check runs for every caller.
  */
-export function dashboard(db: Db, reader: Reader, range: DashboardRange, now: Date): Promise<Dashboard> {
-  requirePermission(reader.role, 'feed.view');
+export function dashboard(db: Db, reader: Actor, range: DashboardRange, now: Date): Promise<Dashboard> {
+  requirePermission(reader, 'feed.view');
   let perRange = cached.get(db);
   if (!perRange) cached.set(db, (perRange = new Map()));
   const hit = perRange.get(range);

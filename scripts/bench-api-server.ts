@@ -35,7 +35,14 @@ const app = createApp(
   },
   {
     authenticate: async (c, next) => {
-      c.set('actor', { userId, discordId: '0', role: 'owner', via: 'session' });
+      c.set('actor', {
+        kind: 'member',
+        userId,
+        role: 'owner',
+        source: 'panel',
+        requestId: c.get('requestId'),
+      });
+      c.set('auth', { kind: 'session', sessionId: `bench-${userId}`, csrfToken: 'bench' });
       c.set('sessionAlive', undefined);
       await next();
     },

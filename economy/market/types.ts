@@ -1,4 +1,3 @@
-
 /** The market's knobs (economy/settings.ts gives the live ones). */
 export interface MarketSettings {
   /** Percent of an order's total that goes to `fees` (rounded down to whole coins). */
@@ -12,7 +11,6 @@ export interface MarketSettings {
   refMinSales: number;
   refWindowDays: number;
 }
-
 
 export type CatalogKind = 'discord_role' | 'minecraft_item' | 'other';
 

@@ -5,7 +5,6 @@ import { AppError } from '../../economy/errors.ts';
 import { roleMapOf } from '../../economy/admin-reads.ts';
 import { roleMapSchema } from '../../economy/rbac.ts';
 import type { AppDeps } from '../context.ts';
-import { adminActor } from './actor.ts';
 import { apiGroup, jsonBody, jsonResponse } from './openapi.ts';
 
 const roleMapResponse = z.object({ guildId: z.string(), roleMap: roleMapSchema }).meta({ id: 'RoleMap' });
@@ -40,7 +39,7 @@ export function guildRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const id = guildId();
-        const result = await replaceRoleMap({ db: deps.db, now: deps.now }, adminActor(c), {
+        const result = await replaceRoleMap({ db: deps.db, now: deps.now }, c.get('actor'), {
           guildId: id,
           roleMap: c.req.valid('json').roleMap,
         });

@@ -27,8 +27,7 @@ export function requireIdempotencyKey(db: Db): MiddlewareHandler<AppEnv> {
         400,
       );
     }
-    const actor = c.get('actor');
-    const scope = `${actor.via}:${actor.userId}`;
+    const scope = `${c.get('auth').kind}:${c.get('actor').userId}`;
     const body = await c.req.text();
     const hash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${body}`).digest('base64url');
 

@@ -22,7 +22,6 @@ import type { Listing } from '../../economy/market/types.ts';
 import { liveMarketSettings } from '../../economy/settings.ts';
 import { followUpOrder, refreshShopListing } from '../../jobs/market-events.ts';
 import type { AppDeps, AppEnv } from '../context.ts';
-import { marketAdmin } from './actor.ts';
 import { requireIdempotencyKey } from './idempotency.ts';
 import { apiGroup, idParam, idPath, iso, jsonBody, jsonResponse } from './openapi.ts';
 import { decodeCursor, pageQuery, pageSchema, toPage } from './pagination.ts';
@@ -137,7 +136,7 @@ export function marketRoutes(deps: AppDeps) {
       async (c) =>
         c.json(
           toCatalogJson(
-            await createCatalogItem(deps.db, marketAdmin(c), c.req.valid('json') as CatalogInput),
+            await createCatalogItem(deps.db, c.get('actor'), c.req.valid('json') as CatalogInput),
           ),
           200,
         ),
@@ -155,7 +154,7 @@ export function marketRoutes(deps: AppDeps) {
           toCatalogJson(
             await updateCatalogItem(
               deps.db,
-              marketAdmin(c),
+              c.get('actor'),
               c.req.valid('param').id,
               c.req.valid('json') as CatalogInput,
             ),
@@ -173,7 +172,7 @@ export function marketRoutes(deps: AppDeps) {
       }),
       async (c) =>
         c.json(
-          toCatalogJson(await setCatalogItemActive(deps.db, marketAdmin(c), c.req.valid('param').id, false)),
+          toCatalogJson(await setCatalogItemActive(deps.db, c.get('actor'), c.req.valid('param').id, false)),
           200,
         ),
     )
@@ -247,7 +246,7 @@ export function marketRoutes(deps: AppDeps) {
       async (c) =>
         announceListing(
           c,
-          await createListing(deps.db, await liveMarketSettings(deps), marketAdmin(c), c.req.valid('json')),
+          await createListing(deps.db, await liveMarketSettings(deps), c.get('actor'), c.req.valid('json')),
         ),
     )
     .openapi(
@@ -264,17 +263,17 @@ export function marketRoutes(deps: AppDeps) {
           await updateListing(
             deps.db,
             await liveMarketSettings(deps),
-            marketAdmin(c),
+            c.get('actor'),
             c.req.valid('param').id,
             c.req.valid('json'),
           ),
         ),
     )
     .openapi(listingAction('pause'), async (c) =>
-      announceListing(c, await pauseListing(deps.db, marketAdmin(c), c.req.valid('param').id)),
+      announceListing(c, await pauseListing(deps.db, c.get('actor'), c.req.valid('param').id)),
     )
     .openapi(listingAction('resume'), async (c) =>
-      announceListing(c, await resumeListing(deps.db, marketAdmin(c), c.req.valid('param').id)),
+      announceListing(c, await resumeListing(deps.db, c.get('actor'), c.req.valid('param').id)),
     )
     .openapi(
       createRoute({
@@ -287,7 +286,7 @@ export function marketRoutes(deps: AppDeps) {
       async (c) =>
         announceListing(
           c,
-          await removeListing(deps.db, marketAdmin(c), c.req.valid('param').id, c.req.valid('json').reason),
+          await removeListing(deps.db, c.get('actor'), c.req.valid('param').id, c.req.valid('json').reason),
         ),
     )
     .openapi(
@@ -303,7 +302,7 @@ export function marketRoutes(deps: AppDeps) {
           c,
           await grantGuardOverride(
             deps.db,
-            marketAdmin(c),
+            c.get('actor'),
             c.req.valid('param').id,
             c.req.valid('json').reason,
           ),
@@ -357,8 +356,8 @@ export function marketRoutes(deps: AppDeps) {
       const { reason } = c.req.valid('json');
       const result =
         kind === 'refund'
-          ? await market.adminRefund(id, marketAdmin(c), reason)
-          : await market.adminFulfil(id, marketAdmin(c), reason);
+          ? await market.adminRefund(id, c.get('actor'), reason)
+          : await market.adminFulfil(id, c.get('actor'), reason);
       if (result.changed) {
         const event = kind === 'refund' ? 'refunded' : 'completed';
         if (!(await followUpOrder(deps.queues, result.order, event, deps.now(), result.restocked !== null)))

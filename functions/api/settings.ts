@@ -4,7 +4,6 @@ import { ECONOMY_SETTING_KEYS, economySettingsSchema } from '../../config/econom
 import { channels } from '../../db/pubsub.ts';
 import { settingsFor, type SettingView } from '../../economy/settings.ts';
 import type { AppDeps } from '../context.ts';
-import { adminActor } from './actor.ts';
 import { apiGroup, isoOrNull, jsonBody, jsonResponse } from './openapi.ts';
 import { auditSchema, toAuditJson } from './schemas.ts';
 
@@ -66,7 +65,7 @@ export function settingsRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const body = c.req.valid('json');
-        const result = await live.update(adminActor(c), {
+        const result = await live.update(c.get('actor'), {
           ...(body.values ? { values: body.values } : {}),
           ...(body.reset ? { reset: body.reset as (typeof ECONOMY_SETTING_KEYS)[number][] } : {}),
         });

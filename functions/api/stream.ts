@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { channels, type PubSub } from '../../db/pubsub.ts';
-import { feedReplay, requireFeedAccess, type Reader } from '../../economy/admin-reads.ts';
+import { feedReplay, requireFeedAccess } from '../../economy/admin-reads.ts';
 import type { FeedEvent } from '../../economy/feed.ts';
+import type { Actor } from '../../economy/rbac.ts';
 import type { Db } from '../../db/client.ts';
 import type { AppDeps } from '../context.ts';
 import { apiGroup, errorSchema } from './openapi.ts';
@@ -244,7 +245,7 @@ export class TxStreamHub {
   /** Opens a client's stream: replay from `lastEventId` when given, then live events. */
   async open(
     db: Db,
-    reader: Reader,
+    reader: Actor,
     lastEventId: bigint | null,
     alive: () => Promise<boolean>,
   ): Promise<ReadableStream<Uint8Array>> {

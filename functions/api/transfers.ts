@@ -2,9 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { noteTransfer, refundTransfer } from '../../economy/admin.ts';
 import { listTransfers, transferDetail } from '../../economy/admin-reads.ts';
+import type { Actor } from '../../economy/rbac.ts';
 import type { AppDeps } from '../context.ts';
-import type { Reader } from '../../economy/admin-reads.ts';
-import { adminActor } from './actor.ts';
 import { requireIdempotencyKey } from './idempotency.ts';
 import { apiGroup, idParam, idPath, jsonBody, jsonResponse } from './openapi.ts';
 import { decodeCursor, pageQuery, pageSchema, toPage } from './pagination.ts';
@@ -26,7 +25,7 @@ const detailSchema = z
 /** /api/transfers: the ledger's history, one transfer with its references, refunds and notes. */
 export function transferRoutes(deps: AppDeps) {
   const admin = { db: deps.db, now: deps.now };
-  const detail = async (reader: Reader, id: string) => {
+  const detail = async (reader: Actor, id: string) => {
     const d = await transferDetail(deps.db, reader, id);
     return {
       transfer: toTransferJson(d.transfer),
@@ -101,7 +100,7 @@ export function transferRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const r = await refundTransfer(admin, adminActor(c), {
+        const r = await refundTransfer(admin, c.get('actor'), {
           transferId: id,
           reason: c.req.valid('json').reason ?? null,
         });
@@ -128,7 +127,7 @@ export function transferRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const audit = await noteTransfer(admin, adminActor(c), {
+        const audit = await noteTransfer(admin, c.get('actor'), {
           transferId: id,
           note: c.req.valid('json').note,
         });

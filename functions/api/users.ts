@@ -1,9 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from 'zod';
 import { adjustBalance, freezeUser, unfreezeUser, type FreezeResult } from '../../economy/admin.ts';
-import { listTransfers, searchUsers, userProfile, type Reader } from '../../economy/admin-reads.ts';
+import { listTransfers, searchUsers, userProfile } from '../../economy/admin-reads.ts';
+import type { Actor } from '../../economy/rbac.ts';
 import type { AppDeps } from '../context.ts';
-import { adminActor } from './actor.ts';
 import { requireIdempotencyKey } from './idempotency.ts';
 import { apiGroup, idPath, iso, isoOrNull, jsonBody, jsonResponse } from './openapi.ts';
 import { decodeCursor, pageQuery, pageSchema, toPage } from './pagination.ts';
@@ -47,7 +47,7 @@ const freezeResult = z.object({ changed: z.boolean(), frozen: z.boolean(), audit
 /** /api/users: search, profiles, history, adjustments and freezes. */
 export function userRoutes(deps: AppDeps) {
   const admin = { db: deps.db, now: deps.now };
-  const profile = async (reader: Reader, id: string) => {
+  const profile = async (reader: Actor, id: string) => {
     const p = await userProfile(deps.db, reader, id);
     return {
       id: p.id,
@@ -65,7 +65,7 @@ export function userRoutes(deps: AppDeps) {
       audit: p.audit.map(toAuditJson),
     };
   };
-  const freezeAnswer = async (reader: Reader, id: string, r: FreezeResult) => ({
+  const freezeAnswer = async (reader: Actor, id: string, r: FreezeResult) => ({
     changed: r.changed,
     frozen: r.frozen,
     audit: r.audit && toAuditJson(r.audit),
@@ -142,7 +142,7 @@ export function userRoutes(deps: AppDeps) {
       async (c) => {
         const { id } = c.req.valid('param');
         const body = c.req.valid('json');
-        const result = await adjustBalance(admin, adminActor(c), {
+        const result = await adjustBalance(admin, c.get('actor'), {
           userId: id,
           amount: body.amount,
           reason: body.reason,
@@ -169,7 +169,7 @@ export function userRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const r = await freezeUser(admin, adminActor(c), { userId: id, reason: c.req.valid('json').reason });
+        const r = await freezeUser(admin, c.get('actor'), { userId: id, reason: c.req.valid('json').reason });
         return c.json(await freezeAnswer(c.get('actor'), id, r), 200);
       },
     )
@@ -183,7 +183,7 @@ export function userRoutes(deps: AppDeps) {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        const r = await unfreezeUser(admin, adminActor(c), {
+        const r = await unfreezeUser(admin, c.get('actor'), {
           userId: id,
           reason: c.req.valid('json').reason ?? null,
         });

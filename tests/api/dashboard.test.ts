@@ -11,7 +11,7 @@ import { DASHBOARD_CACHE_MS } from '../../economy/stats.ts';
 import { sleep } from '../helpers/wait.ts';
 import { fundWallets, insertUsers } from '../helpers/db.ts';
 import { startApiRig, type ApiRig, type As } from '../helpers/api.ts';
-import { admin as marketAdmin, settings, systemBalance } from '../market/fixtures.ts';
+import { admin as marketAdmin, player, settings, systemBalance } from '../market/fixtures.ts';
 
 let api: ApiRig;
 let viewer: As;
@@ -71,24 +71,21 @@ beforeAll(async () => {
     kind: 'other',
     basePrice: 200,
   });
-  const listing = await createListing(
-    api.t.db,
-    settings,
-    { kind: 'user', userId: users[2]! },
-    { catalogItemId: item.id, unitPrice: 200, quantity: 5 },
-  );
+  const listing = await createListing(api.t.db, settings, player(users[2]!), {
+    catalogItemId: item.id,
+    unitPrice: 200,
+    quantity: 5,
+  });
   const market = new Market(api.t.db, settings);
-  const sold = await market.buy({
+  const sold = await market.buy(player(users[1]!), {
     key: 'dash-buy-1',
-    buyerId: users[1]!,
     listingId: listing.id,
     quantity: 2,
     expectedUnitPrice: 200,
   });
-  await market.confirmReceived(sold.order.id, users[1]!);
-  await market.buy({
+  await market.confirmReceived(sold.order.id, player(users[1]!));
+  await market.buy(player(users[3]!), {
     key: 'dash-buy-2',
-    buyerId: users[3]!,
     listingId: listing.id,
     quantity: 1,
     expectedUnitPrice: 200,

@@ -4,7 +4,7 @@ import { SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { balanceOf, fundWallets, insertUsers, transferCount } from '../helpers/db.ts';
 import { startApiRig, type ApiRig, type As } from '../helpers/api.ts';
-import { settings as marketSettings } from '../market/fixtures.ts';
+import { settings as marketSettings, player } from '../market/fixtures.ts';
 
 let api: ApiRig;
 let owner: As;
@@ -270,9 +270,8 @@ describe('market', () => {
       'active',
     );
 
-    const purchase = await new Market(api.t.db, marketSettings).buy({
+    const purchase = await new Market(api.t.db, marketSettings).buy(player(alice), {
       key: 'api-test-buy',
-      buyerId: alice,
       listingId: listing.body.id,
       quantity: 2,
       expectedUnitPrice: 120,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertUsers } from '../helpers/db.ts';
 import { startApiRig, type ApiRig, type As } from '../helpers/api.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { slashCommand, type Actor } from '../helpers/interactions.ts';
+import { slashCommand, type Actor } from '../../playground/interactions.ts';
 
 // The real server (child process) answers /daily; an API app in this process, on the same database and Redis
 // prefix, changes the settings: the change reaches the other process through Redis, not its cache's TTL.

@@ -7,7 +7,6 @@ import { AppError } from '../../economy/errors.ts';
 import { Ledger } from '../../economy/ledger.ts';
 import type { Role } from '../../economy/rbac.ts';
 import { createApp, type App } from '../../functions/app.ts';
-import type { ApiActor } from '../../functions/api/actor.ts';
 import { STREAM_DEFAULTS, txStreamHub, type StreamOptions } from '../../functions/api/stream.ts';
 import type { AppDeps, AppEnv } from '../../functions/context.ts';
 import { Queues } from '../../jobs/queues.ts';
@@ -109,8 +108,8 @@ function testAuthenticate(ended: Set<string>): MiddlewareHandler<AppEnv> {
     const userId = c.req.header('x-test-user');
     const role = c.req.header('x-test-role') as Role | undefined;
     if (!userId || !role) throw new AppError('unauthenticated', 'Sign in through the panel first.', 401);
-    const actor: ApiActor = { userId, discordId: `discord-${userId}`, role, via: 'session' };
-    c.set('actor', actor);
+    c.set('actor', { kind: 'member', userId, role, source: 'panel', requestId: c.get('requestId') });
+    c.set('auth', { kind: 'session', sessionId: `test-${userId}`, csrfToken: 'test' });
     c.set('sessionAlive', async () => !ended.has(userId));
     await next();
   };
