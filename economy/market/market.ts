@@ -115,12 +115,15 @@ export class Market {
   }
 
   /** Refunds an order at any stage (`tx.refund`); a completed one is reversed by compensating transfers. Audited. */
-  adminRefund(orderId: string, staff: Actor, reason: string) {
+  async adminRefund(orderId: string, staff: Actor, reason: string) {
+    // Staff actions need the permission whatever the order: refused before the order is read.
+    requirePermission(staff, 'tx.refund');
     return this.transition('admin_refund', orderId, staff, reason);
   }
 
   /** Completes an order for the seller (`order.fulfil`), resolving a dispute in their favour. Audited. */
-  adminFulfil(orderId: string, staff: Actor, reason: string) {
+  async adminFulfil(orderId: string, staff: Actor, reason: string) {
+    requirePermission(staff, 'order.fulfil');
     return this.transition('admin_fulfil', orderId, staff, reason);
   }
 

@@ -243,11 +243,15 @@ export function marketRoutes(deps: AppDeps) {
         request: { body: jsonBody(listingCreateBody) },
         responses: jsonResponse(listingSchema, 'The new listing'),
       }),
-      async (c) =>
-        announceListing(
+      async (c) => {
+        const body = c.req.valid('json');
+        // Without a seller the API's listing is the server shop's: the economy's `official` listing.
+        const input = { ...body, official: body.sellerId === undefined };
+        return announceListing(
           c,
-          await createListing(deps.db, await liveMarketSettings(deps), c.get('actor'), c.req.valid('json')),
-        ),
+          await createListing(deps.db, await liveMarketSettings(deps), c.get('actor'), input),
+        );
+      },
     )
     .openapi(
       createRoute({

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { can, ROLES, type Action, type Role } from '../../economy/rbac.ts';
+import { cancelListing, createListing } from '../../economy/market/listings.ts';
 import { insertUsers } from '../helpers/db.ts';
 import { startApiRig, type ApiRig } from '../helpers/api.ts';
+import { player, settings } from '../market/fixtures.ts';
 
 // Every endpoint × every role against the permission table (economy/rbac.ts): the API adds no rule of its own,
 // so a role gets 403 exactly where the table says it may not act. Targets that do not exist keep the allowed
@@ -9,6 +11,9 @@ import { startApiRig, type ApiRig } from '../helpers/api.ts';
 let api: ApiRig;
 let users: string[];
 const NONE = '999999999';
+/** A listing a player ended: only staff who manage the market reach its state check (409), others get 403. */
+const ENDED_LISTING = '{ended-listing}';
+let endedListing: string;
 
 interface Endpoint {
   method: string;
@@ -62,12 +67,12 @@ const ENDPOINTS: Endpoint[] = [
   },
   {
     method: 'PATCH',
-    path: `/market/listings/${NONE}`,
+    path: `/market/listings/${ENDED_LISTING}`,
     body: { unitPrice: 5 },
     action: 'market.manage',
   },
-  { method: 'POST', path: `/market/listings/${NONE}/pause`, action: 'market.manage' },
-  { method: 'POST', path: `/market/listings/${NONE}/resume`, action: 'market.manage' },
+  { method: 'POST', path: `/market/listings/${ENDED_LISTING}/pause`, action: 'market.manage' },
+  { method: 'POST', path: `/market/listings/${ENDED_LISTING}/resume`, action: 'market.manage' },
   {
     method: 'POST',
     path: `/market/listings/${NONE}/end`,
@@ -105,7 +110,14 @@ const ENDPOINTS: Endpoint[] = [
 
 beforeAll(async () => {
   api = await startApiRig({ env: { GUILD_ID: '690000000000000001' } });
-  users = (await insertUsers(api.t.db, ROLES.length, 670_000_000_000_000_000n)).map((u) => u.id);
+  users = (await insertUsers(api.t.db, ROLES.length + 1, 670_000_000_000_000_000n)).map((u) => u.id);
+  const seller = player(users[ROLES.length]!);
+  const listing = await createListing(api.t.db, settings, seller, {
+    title: 'Walk',
+    unitPrice: 10,
+    quantity: 1,
+  });
+  endedListing = (await cancelListing(api.t.db, seller, listing.id)).id;
 });
 
 afterAll(async () => {
@@ -127,6 +139,7 @@ const writes = async () => {
 let key = 0;
 async function call(e: Endpoint, role: Role) {
   const as = { userId: users[ROLES.indexOf(role)]!, role };
+  const path = e.path.replace(ENDED_LISTING, endedListing);
   if (e.path.startsWith('/tx/stream')) {
     const res = await api.app.request(`/api${e.path}`, {
       headers: { 'x-test-user': as.userId, 'x-test-role': role },
@@ -135,7 +148,7 @@ async function call(e: Endpoint, role: Role) {
     return res.status;
   }
   const headers = e.moves ? { 'idempotency-key': `role-walk-${++key}-${role}` } : undefined;
-  return (await api.call(as, e.method, e.path, e.body, headers)).status;
+  return (await api.call(as, e.method, path, e.body, headers)).status;
 }
 
 describe('every endpoint × every role', () => {
