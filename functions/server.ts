@@ -42,14 +42,21 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
   const steps = new StartupSteps();
+  let stopping = false;
   if (!cfg.DISCORD_TOKEN)
     log.warn(
       'DISCORD_TOKEN is not set: interactions are answered, but jobs that post messages, create channels or give roles wait until Coinhub runs with a token',
     );
-  // Settings saved on any replica reach this one at once; SETTINGS_TTL_MS covers a missed message.
+  // Settings saved on any replica reach this one at once; SETTINGS_TTL_MS covers a missed message. The
+  // subscription waits for Redis in the background (its connection retries forever), so start-up does not.
   const pubsub = new PubSub(cfg.REDIS_URL, `coinhub-${cfg.ROLE}-sub`);
   const settings = settingsFor({ db, cfg });
-  await pubsub.subscribe(channels.settings(cfg.REDIS_PREFIX), () => settings.invalidate());
+  pubsub
+    .subscribe(channels.settings(cfg.REDIS_PREFIX), () => settings.invalidate())
+    .catch((err: unknown) => {
+      if (!stopping)
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'settings subscription failed');
+    });
   pubsub.onReconnect(() => settings.invalidate());
 
   let server: ServerType | undefined;
@@ -65,7 +72,6 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     });
   }
 
-  let stopping = false;
   let worker: RunningWorker | undefined;
   const blockingRedis =
     cfg.ROLE === 'api' ? undefined : createRedis(cfg.REDIS_URL, 'blocking', 'coinhub-worker');
