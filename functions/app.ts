@@ -5,6 +5,7 @@ import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { minecraftWebhookRoutes } from './webhooks/minecraft.ts';
 
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -22,6 +23,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));
+  app.route('/', minecraftWebhookRoutes(deps));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

@@ -8,6 +8,7 @@ import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
 import { Ledger } from '../economy/ledger.ts';
 import { Queues } from '../jobs/queues.ts';
+import { createServerTapClient } from '../minecraft/servertap.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
 import { createApp } from './app.ts';
 
@@ -41,6 +42,9 @@ async function main(cfg: Config, log: Logger): Promise<void> {
       blockingRedis,
       redis,
       rest,
+      ...(cfg.MINECRAFT_API_URL
+        ? { minecraft: createServerTapClient(cfg.MINECRAFT_API_URL, cfg.MINECRAFT_API_KEY) }
+        : {}),
     });
   }
 

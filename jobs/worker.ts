@@ -14,6 +14,9 @@ import {
   marketCompleteJob,
   marketExpireJob,
   marketSweepJob,
+  minecraftDeliverJob,
+  minecraftNoticeJob,
+  minecraftSweepJob,
   priceRollupJob,
   grantRoleJob,
   orderNoticeJob,
@@ -34,7 +37,13 @@ import {
   handleRevokeRole,
   handleShopRefresh,
 } from './handlers/market-discord.ts';
+import {
+  handleMinecraftDeliver,
+  handleMinecraftNotice,
+  handleMinecraftSweep,
+} from './handlers/minecraft.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
+import type { MinecraftServerApi } from '../minecraft/servertap.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { Queues } from './queues.ts';
 import type { z } from 'zod';
@@ -51,6 +60,8 @@ export interface WorkerDeps {
   redis: Redis;
   /** The one Discord REST client (discord/rest.ts). */
   rest: REST;
+  /** The Minecraft server's API (minecraft/servertap.ts); absent when MINECRAFT_API_URL is not set. */
+  minecraft?: MinecraftServerApi;
 }
 
 /** Runs one job: parses its payload (a schema error is permanent), then hands it to the job's handler. */
@@ -82,6 +93,9 @@ const handlers = new Map<string, Handler>([
   entry(feedRelayJob, (deps) => handleFeedRelay(deps)),
   entry(feedRefreshJob, handleFeedRefresh),
   entry(setupGuildJob, handleSetupGuild),
+  entry(minecraftDeliverJob, handleMinecraftDeliver),
+  entry(minecraftSweepJob, (deps) => handleMinecraftSweep(deps)),
+  entry(minecraftNoticeJob, handleMinecraftNotice),
 ]);
 
 /** The repeatable jobs: scheduler id, job and how often it runs. */
@@ -90,6 +104,7 @@ const scheduled = (cfg: Config) => [
   { id: 'market-sweep', def: marketSweepJob, repeat: { every: cfg.MARKET_SWEEP_EVERY_S * 1000 } },
   { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
+  { id: 'minecraft-sweep', def: minecraftSweepJob, repeat: { every: cfg.MINECRAFT_SWEEP_EVERY_S * 1000 } },
 ];
 
 /** Registers repeatable jobs; idempotent, so every worker replica may call it. */

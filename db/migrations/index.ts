@@ -8,6 +8,7 @@ import * as m0400 from './2026_11_26_0400_create_feed_relay.ts';
 import * as m0500 from './2026_11_26_0500_create_wallet_summary.ts';
 import * as m0600 from './2026_11_26_0600_add_order_role_granted.ts';
 import * as m0700 from './2026_11_26_0700_ledger_apply_index_lookups.ts';
+import * as m1201 from './2026_12_01_0100_create_minecraft.ts';
 
 /** Every migration by name; Kysely runs them in name order. Add new ones here, never edit old ones. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_0500_create_wallet_summary': m0500,
   '2026_11_26_0600_add_order_role_granted': m0600,
   '2026_11_26_0700_ledger_apply_index_lookups': m0700,
+  '2026_12_01_0100_create_minecraft': m1201,
 };

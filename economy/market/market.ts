@@ -110,6 +110,16 @@ export class Market {
     return this.transition('admin_fulfil', orderId, admin, reason);
   }
 
+  /** An automatic delivery succeeded: the escrow goes to the seller (`burn` for official listings). */
+  completeDelivered(orderId: string) {
+    return this.transition('system_fulfil', orderId, { kind: 'system' });
+  }
+
+  /** An automatic delivery failed for good: the buyer is refunded. */
+  refundFailedDelivery(orderId: string) {
+    return this.transition('delivery_failed', orderId, { kind: 'system' });
+  }
+
   /** Refunds an undelivered order whose escrow has run out (a no-op before that, or once settled). */
   expireEscrow(orderId: string) {
     return this.transition('expire', orderId, { kind: 'system' });

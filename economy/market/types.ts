@@ -71,7 +71,12 @@ export interface Listing {
 }
 
 export type OrderState = 'pending' | 'delivered' | 'completed' | 'refunded' | 'disputed';
-export type RefundReason = 'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired';
+export type RefundReason =
+  | 'seller_cancelled'
+  | 'buyer_cancelled'
+  | 'admin_refund'
+  | 'escrow_expired'
+  | 'delivery_failed';
 
 export interface Order {
   id: string;

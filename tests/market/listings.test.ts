@@ -71,12 +71,12 @@ describe('catalog', () => {
         basePrice: 100,
       }),
     );
-    expect(bad.message).toContain('{player} {uuid} {quantity} {item}');
+    expect(bad.message).toContain('{player} {uuid} {qty}');
     const diamond = await createCatalogItem(t.db, admin(boss), {
       name: 'Diamond',
       kind: 'minecraft_item',
       minecraftItem: 'minecraft:diamond',
-      minecraftCommand: 'give {player} minecraft:diamond {quantity}',
+      minecraftCommand: 'give {player} minecraft:diamond {qty}',
       basePrice: 100,
     });
     expect((await searchCatalog(t.db, 'dia')).map((i) => i.id)).toEqual([diamond.id]);
