@@ -9,10 +9,8 @@
  * Last line: {"card_rps":..,"card_p99_ms":..,"daily_rps":..,"daily_p99_ms":..,"reject_rps":..,
  *             "card_p99_ratio_large_db":..,"rss_mb":..}
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
@@ -20,6 +18,7 @@ import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
 import { buttonClick } from '../tests/helpers/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
+import { dropRedisKeys, serverEntry } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
@@ -30,30 +29,6 @@ const SMALL_USERS = 2_000;
 const LARGE_USERS = 100_000;
 const LARGE_TRANSFERS = 1_000_000;
 const REDIS_PREFIX = `bench-interactions-${process.pid}`;
-/** The server runs compiled, as in the Docker image; BENCH_TSX=1 runs the TypeScript entry through tsx instead. */
-const BUILD_DIR = '.dev/bench-dist';
-/** BENCH_CPU_PROF=<dir> writes each server process's V8 CPU profile there when it stops. */
-const CPU_PROF = process.env.BENCH_CPU_PROF;
-
-function serverEntry(): string[] {
-  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  if (process.env.BENCH_TSX === '1') return [...profile, '--import', 'tsx', 'functions/server.ts'];
-  console.log(`compiling to ${BUILD_DIR}…`);
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-  try {
-    execFileSync(
-      process.execPath,
-      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR],
-      {
-        stdio: 'pipe',
-      },
-    );
-  } catch (err) {
-    // Type errors still emit JavaScript; only a missing entry point is fatal.
-    if (!existsSync(`${BUILD_DIR}/functions/server.js`)) throw err;
-  }
-  return [...profile, `${BUILD_DIR}/functions/server.js`];
-}
 
 /**
  * Seeds `users` wallets (ids from `firstId`) and `transfers` transfers in plain SQL that keeps the ledger
@@ -141,18 +116,6 @@ async function load(url: string, bodies: Prepared[], seconds = SECONDS) {
     total: result.requests.total,
     used: next,
   };
-}
-
-/** Removes the run's Redis keys (queues, rate-limit counters, tokens). */
-async function dropRedisKeys(): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const stream = redis.scanStream({ match: `${REDIS_PREFIX}:*`, count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>)
-      if (keys.length > 0) await redis.unlink(...keys);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 async function main() {
@@ -290,7 +253,7 @@ async function main() {
 }
 
 main()
-  .finally(dropRedisKeys)
+  .finally(() => dropRedisKeys(REDIS_URL, REDIS_PREFIX))
   .then(
     () => process.exit(0),
     (err: unknown) => {

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { signWebhook } from '../../minecraft/signing.ts';
@@ -165,5 +167,37 @@ describe('POST /webhooks/minecraft', () => {
     expect((await plugin.event('quest.progress', q, { id: qid })).body.message).toBe('mobs.zombie: 3');
     expect((await plugin.event('quest.progress', q, { id: qid })).body.message).toBe('mobs.zombie: 3');
     expect((await plugin.event('quest.progress', q)).body.message).toBe('mobs.zombie: 6');
+  });
+});
+
+describe('npm run mc:send and mc:secret', () => {
+  const run = promisify(execFile);
+  const script = (name: string, args: string[], env: Record<string, string> = {}) =>
+    run(process.execPath, ['--import', 'tsx', `scripts/${name}.ts`, ...args], {
+      env: { PATH: process.env.PATH, ...env },
+    });
+
+  it('mc:secret prints a whsec_ secret; mc:send signs an event with it and prints the answer', async () => {
+    const { stdout } = await script('mc-secret', []);
+    expect(stdout.trim()).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    const p = player('Sender_1');
+    const sent = await script(
+      'mc-send',
+      ['player.join', '--uuid', p.uuid, '--name', p.name, '--url', `${rig.server.url}/webhooks/minecraft`],
+      { REDEMPTION_WEBHOOK_SECRET: WEBHOOK_SECRET },
+    );
+    expect(sent.stdout).toBe('HTTP 200\n{"ok":true,"message":"Welcome back!"}\n');
+    const wrong = await script(
+      'mc-send',
+      ['player.quit', '--uuid', p.uuid, '--name', p.name, '--url', `${rig.server.url}/webhooks/minecraft`],
+      { REDEMPTION_WEBHOOK_SECRET: stdout.trim() },
+    );
+    expect(wrong.stdout).toMatch(/^HTTP 401/);
+    const row = await rig.db.db
+      .selectFrom('minecraft_players')
+      .select(['name', 'online'])
+      .where('player_uuid', '=', p.uuid)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ name: 'Sender_1', online: true });
   });
 });
