@@ -179,12 +179,7 @@ export interface OrdersTable {
   completed_at: NullableTimestamp;
   refunded_at: NullableTimestamp;
   refund_reason:
-    | 'seller_cancelled'
-    | 'buyer_cancelled'
-    | 'admin_refund'
-    | 'escrow_expired'
-    | 'delivery_failed'
-    | null;
+    'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'delivery_failed' | null;
   disputed_at: NullableTimestamp;
   dispute_reason: string | null;
   role_granted_at: NullableTimestamp;

@@ -127,7 +127,9 @@ export async function upsertDiscordUser(db: Db, profile: DiscordProfile): Promis
         where id = ${existing.id}
           and (username, global_name, avatar) is distinct from
               (${profile.username}, ${profile.globalName}, ${profile.avatar})
-        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason, minecraft_name`.execute(db);
+        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason, minecraft_name`.execute(
+        db,
+      );
       // Nothing updated: a concurrent refresh already wrote this same profile.
       return updated[0]
         ? toUser(updated[0])

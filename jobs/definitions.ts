@@ -131,9 +131,7 @@ export const minecraftSweepJob = define('minecraft', 'minecraft.sweep', z.object
 export const minecraftNoticeJob = define(
   'minecraft',
   'minecraft.notice',
-  z
-    .object({ kind: z.enum(['linked', 'voucher']), id: z.string().regex(/^\d{1,18}$/) })
-    .strict(),
+  z.object({ kind: z.enum(['linked', 'voucher']), id: z.string().regex(/^\d{1,18}$/) }).strict(),
   { attempts: 3, removeOnComplete: true },
 );
 

@@ -36,6 +36,10 @@ export function notifyLinked(queues: Queues, userId: string, at: Date): Promise<
 /** DMs the buyer their voucher code (once per voucher). */
 export function notifyVoucher(queues: Queues, voucherId: string): Promise<boolean> {
   return attempt(() =>
-    queues.enqueue(minecraftNoticeJob, { kind: 'voucher', id: voucherId }, { jobId: `mc-voucher-${voucherId}` }),
+    queues.enqueue(
+      minecraftNoticeJob,
+      { kind: 'voucher', id: voucherId },
+      { jobId: `mc-voucher-${voucherId}` },
+    ),
   );
 }

@@ -37,11 +37,7 @@ import {
   handleRevokeRole,
   handleShopRefresh,
 } from './handlers/market-discord.ts';
-import {
-  handleMinecraftDeliver,
-  handleMinecraftNotice,
-  handleMinecraftSweep,
-} from './handlers/minecraft.ts';
+import { handleMinecraftDeliver, handleMinecraftNotice, handleMinecraftSweep } from './handlers/minecraft.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import type { MinecraftServerApi } from '../minecraft/servertap.ts';
 import { startHeartbeat } from './heartbeat.ts';

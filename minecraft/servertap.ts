@@ -69,7 +69,8 @@ export function createServerTapClient(baseUrl: string, key: string | undefined):
     async onlinePlayers() {
       const res = await call('GET', '/v1/players');
       const parsed = players.safeParse(await res.json().catch(() => undefined));
-      if (!parsed.success) throw new MinecraftUnavailable('the Minecraft server API sent an unreadable player list');
+      if (!parsed.success)
+        throw new MinecraftUnavailable('the Minecraft server API sent an unreadable player list');
       return parsed.data.map((p) => ({ uuid: p.uuid.toLowerCase(), name: p.displayName ?? null }));
     },
     async exec(command) {

@@ -90,7 +90,9 @@ async function main() {
       returning id)
     insert into accounts (id, kind) select id, 'user' from u`.execute(db);
   await sql`vacuum analyze`.execute(db);
-  const uuids = (await db.selectFrom('users').select('minecraft_uuid').execute()).map((r) => r.minecraft_uuid!);
+  const uuids = (await db.selectFrom('users').select('minecraft_uuid').execute()).map(
+    (r) => r.minecraft_uuid!,
+  );
 
   const server = await startServer(
     {
@@ -121,7 +123,10 @@ async function main() {
     await server.stop();
   }
 
-  const rewards = await count(db, sql`select count(*)::text as n from transfers where reason = 'minecraft_reward'`);
+  const rewards = await count(
+    db,
+    sql`select count(*)::text as n from transfers where reason = 'minecraft_reward'`,
+  );
   const accepted = await count(
     db,
     sql`select count(*)::text as n from minecraft_events where status = 200 and type = 'reward.grant'`,
@@ -136,14 +141,23 @@ async function main() {
   const floorUrl = await freshDatabase(FLOOR_DB_NAME);
   const port = await freePort();
   const floor = spawn(process.execPath, ['--import', 'tsx', 'scripts/minecraft-floor.ts'], {
-    env: { PATH: process.env.PATH, FLOOR_DATABASE_URL: floorUrl, FLOOR_SECRET: SECRET, FLOOR_PORT: String(port) },
+    env: {
+      PATH: process.env.PATH,
+      FLOOR_DATABASE_URL: floorUrl,
+      FLOOR_SECRET: SECRET,
+      FLOOR_PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve) => floor.stdout!.once('data', () => resolve()));
   const floorResult = await load(`http://127.0.0.1:${port}`, grants(uuids, 80_000, 'floor'));
   floor.kill('SIGTERM');
   console.log(
-    JSON.stringify({ phase: 'floor', ...floorResult, load_avg: os.loadavg().map((l) => Number(l.toFixed(2))) }),
+    JSON.stringify({
+      phase: 'floor',
+      ...floorResult,
+      load_avg: os.loadavg().map((l) => Number(l.toFixed(2))),
+    }),
   );
 
   console.log(

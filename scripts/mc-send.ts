@@ -34,7 +34,8 @@ async function main(): Promise<void> {
   const secret = process.env.REDEMPTION_WEBHOOK_SECRET;
   if (!secret) throw new Error('set REDEMPTION_WEBHOOK_SECRET to the secret the server uses');
   const { type, data, id, server, url } = parseArgs(process.argv.slice(2));
-  const target = url || `${(process.env.API_BASE_URL ?? 'http://localhost:8787').replace(/\/+$/, '')}/webhooks/minecraft`;
+  const target =
+    url || `${(process.env.API_BASE_URL ?? 'http://localhost:8787').replace(/\/+$/, '')}/webhooks/minecraft`;
   const body = JSON.stringify({ type, server, data });
   const res = await fetch(target, {
     method: 'POST',

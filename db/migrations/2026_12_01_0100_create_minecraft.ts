@@ -89,7 +89,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table orders drop constraint orders_refund_reason_check`.execute(db);
   await sql`
     alter table orders add constraint orders_refund_reason_check check (refund_reason in
-      ('seller_cancelled', 'buyer_cancelled', 'admin_refund', 'escrow_expired', 'delivery_failed'))`.execute(db);
+      ('seller_cancelled', 'buyer_cancelled', 'admin_refund', 'escrow_expired', 'delivery_failed'))`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

@@ -1,4 +1,9 @@
-import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord-api-types/v10';
+import {
+  ButtonStyle,
+  ComponentType,
+  type APIActionRowComponent,
+  type APIButtonComponent,
+} from 'discord-api-types/v10';
 import type { Voucher } from '../../economy/minecraft/vouchers.ts';
 
 export const MINECRAFT_IDS = { deliver: 'mc:deliver' } as const;

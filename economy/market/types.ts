@@ -72,11 +72,7 @@ export interface Listing {
 
 export type OrderState = 'pending' | 'delivered' | 'completed' | 'refunded' | 'disputed';
 export type RefundReason =
-  | 'seller_cancelled'
-  | 'buyer_cancelled'
-  | 'admin_refund'
-  | 'escrow_expired'
-  | 'delivery_failed';
+  'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'delivery_failed';
 
 export interface Order {
   id: string;

@@ -52,6 +52,17 @@ const findAnswers = coalescePer(async (db: Db, ids: string[]) => {
 export const storedAnswer = (db: Db, webhookId: string): Promise<EventAnswer | undefined> =>
   findAnswers(db, webhookId);
 
+/** `insert … returning webhook_id` of events not seen yet, as a statement or a CTE of a larger one. */
+export const claimSql = (events: EventMeta[], answers: EventAnswer[], now: Date) => sql<{
+  webhook_id: string;
+}>`
+  insert into minecraft_events (webhook_id, type, server, status, answer, received_at)
+  select * from unnest(${events.map((e) => e.webhookId)}::text[], ${events.map((e) => e.type)}::text[],
+                       ${events.map((e) => e.server)}::text[], ${answers.map((a) => a.status)}::int[],
+                       ${answers.map((a) => JSON.stringify(a.body))}::jsonb[], ${events.map(() => now)}::timestamptz[])
+  on conflict (webhook_id) do nothing
+  returning webhook_id`;
+
 /**
  * Claims event ids inside a transaction: returns those this transaction inserted. A concurrent transaction
  * inserting the same id makes this insert wait for its commit and then skip the id, whose answer is read with
@@ -59,25 +70,19 @@ export const storedAnswer = (db: Db, webhookId: string): Promise<EventAnswer | u
  */
 export async function claimEvents(trx: Tx, events: EventMeta[], answers: EventAnswer[], now: Date) {
   if (events.length === 0) return new Set<string>();
-  const { rows } = await sql<{ webhook_id: string }>`
-    insert into minecraft_events (webhook_id, type, server, status, answer, received_at)
-    select * from unnest(${events.map((e) => e.webhookId)}::text[], ${events.map((e) => e.type)}::text[],
-                         ${events.map((e) => e.server)}::text[], ${answers.map((a) => a.status)}::int[],
-                         ${answers.map((a) => JSON.stringify(a.body))}::jsonb[], ${events.map(() => now)}::timestamptz[])
-    on conflict (webhook_id) do nothing
-    returning webhook_id`.execute(trx);
+  const { rows } = await claimSql(events, answers, now).execute(trx);
   return new Set(rows.map((r) => r.webhook_id));
 }
 
-/** Replaces the placeholder answers of claimed events with their real ones, in the claiming transaction. */
-export async function saveAnswers(trx: Tx, answers: Map<string, EventAnswer>): Promise<void> {
-  if (answers.size === 0) return;
+/** `update …` that replaces claimed events' placeholder answers with their real ones (a statement or a CTE). */
+export function saveAnswersSql(answers: Map<string, EventAnswer>) {
   const ids = [...answers.keys()];
-  await sql`
+  return sql`
     update minecraft_events e set status = v.status, answer = v.answer
     from unnest(${ids}::text[], ${ids.map((id) => answers.get(id)!.status)}::int[],
                 ${ids.map((id) => JSON.stringify(answers.get(id)!.body))}::jsonb[]) as v(id, status, answer)
-    where e.webhook_id = v.id`.execute(trx);
+    where e.webhook_id = v.id
+    returning 1`;
 }
 
 /** The stored answers of ids another transaction claimed. */
@@ -119,17 +124,17 @@ export async function runEvent<E>(
   try {
     return await retrying(
       () =>
-      db.transaction().execute(async (trx): Promise<EventResult<E>> => {
-        const claimed = await claimEvents(trx, [meta], [PENDING], now);
-        if (!claimed.has(meta.webhookId)) {
-          const first = (await answersOf(trx, [meta.webhookId])).get(meta.webhookId)!;
-          return { answer: first, replayed: true, effects: null };
-        }
-        const { message, effects } = await handle(trx);
-        const answer = okAnswer(message);
-        await saveAnswers(trx, new Map([[meta.webhookId, answer]]));
-        return { answer, replayed: false, effects };
-      }),
+        db.transaction().execute(async (trx): Promise<EventResult<E>> => {
+          const claimed = await claimEvents(trx, [meta], [PENDING], now);
+          if (!claimed.has(meta.webhookId)) {
+            const first = (await answersOf(trx, [meta.webhookId])).get(meta.webhookId)!;
+            return { answer: first, replayed: true, effects: null };
+          }
+          const { message, effects } = await handle(trx);
+          const answer = okAnswer(message);
+          await saveAnswersSql(new Map([[meta.webhookId, answer]])).execute(trx);
+          return { answer, replayed: false, effects };
+        }),
       { isRetryable: retryableForEvents },
     );
   } catch (err) {
@@ -155,4 +160,3 @@ export async function recordRefusal<E>(
     }),
   );
 }
-

@@ -98,7 +98,11 @@ export async function linkAccount(
     .execute();
   const user = rows.find((r) => String(r.id) === userId)!;
   const holder = rows.find((r) => r.minecraft_uuid === input.uuid && String(r.id) !== userId);
-  await trx.updateTable('minecraft_link_codes').set({ used_at: now }).where('code', '=', input.code).execute();
+  await trx
+    .updateTable('minecraft_link_codes')
+    .set({ used_at: now })
+    .where('code', '=', input.code)
+    .execute();
 
   const unchanged = user.minecraft_uuid === input.uuid;
   if (holder) {

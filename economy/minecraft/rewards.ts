@@ -1,15 +1,15 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../../db/client.ts';
-import { TxBatcher, type Outcome } from '../batcher.ts';
+import { Conflict, TxBatcher, type Outcome } from '../batcher.ts';
 import { AppError } from '../errors.ts';
 import { applyInTransaction, SYSTEM_ACCOUNTS, type LedgerOp } from '../ledger.ts';
 import { dayOf } from '../time.ts';
 import {
   answersOf,
-  claimEvents,
+  claimSql,
   okAnswer,
   refusalAnswer,
-  saveAnswers,
+  saveAnswersSql,
   storedAnswer,
   type EventAnswer,
   type EventMeta,
@@ -73,112 +73,135 @@ export function rewardGrantsFor(db: Db, settings: RewardSettings, now: () => Dat
   return grants;
 }
 
-/** Grants a batch inside one transaction; every request gets its event's answer. */
+interface Reads {
+  claimed: string[];
+  totals: [string, number][];
+  linked: [string, string, boolean][];
+}
+
+const refuse = (code: string, message: string, status: AppError['status']) =>
+  refusalAnswer(new AppError(code, message, status));
+
+/**
+ * Grants a batch inside one transaction; every request gets its event's answer. Three statements: the claim of
+ * the event ids with the players' day totals (locked) and wallets, then `ledger_apply`, then the new totals
+ * with the answers. A total that did not exist yet is inserted at the end; if a concurrent batch inserted it
+ * first, the batch reruns (Conflict) and finds it.
+ */
 export async function grantInTransaction(
   trx: Tx,
   settings: RewardSettings,
   reqs: GrantRequest[],
   now: Date,
 ): Promise<Outcome<EventAnswer>[]> {
-  const claimed = await claimEvents(
-    trx,
+  const day = dayOf(now, settings.timeZone);
+  const uuids = [...new Set(reqs.map((r) => r.uuid))].sort();
+  const claim = claimSql(
     reqs.map((r) => r.meta),
     reqs.map(() => PENDING),
     now,
   );
-  const answers = new Map<string, EventAnswer>();
-  const fresh = reqs.filter((r) => claimed.has(r.meta.webhookId));
-  const uuids = [...new Set(fresh.map((r) => r.uuid))].sort();
-
-  if (uuids.length > 0) {
-    const day = dayOf(now, settings.timeZone);
-    const linked = await trx
-      .selectFrom('users')
-      .select(['id', 'minecraft_uuid'])
-      .where(sql<boolean>`minecraft_uuid = any(${uuids}::uuid[])`)
-      .execute();
-    const wallet = new Map(linked.map((u) => [u.minecraft_uuid!, String(u.id)]));
-    // The day's totals of every player in the batch, locked in uuid order so batches cannot deadlock.
-    await sql`
-      insert into minecraft_reward_days (player_uuid, day, granted)
-      select u, ${day}::date, 0 from unnest(${uuids}::uuid[]) u
-      on conflict do nothing`.execute(trx);
-    const rows = await sql<{ player_uuid: string; granted: string }>`
+  const { rows } = await sql<Reads>`
+    with claimed as (${claim}),
+    totals as (
       select player_uuid, granted from minecraft_reward_days
-      where player_uuid = any(${uuids}::uuid[]) and day = ${day}::date
-      order by player_uuid for update`.execute(trx);
-    const total = new Map(rows.rows.map((r) => [r.player_uuid, Number(r.granted)]));
+      where day = ${day}::date and player_uuid = any(${uuids}::uuid[])
+      order by player_uuid for update),
+    linked as (select id, minecraft_uuid, frozen from users where minecraft_uuid = any(${uuids}::uuid[]))
+    select
+      (select coalesce(json_agg(webhook_id), '[]') from claimed) as claimed,
+      (select coalesce(json_agg(json_build_array(player_uuid, granted)), '[]') from totals) as totals,
+      (select coalesce(json_agg(json_build_array(id::text, minecraft_uuid, frozen)), '[]') from linked) as linked`.execute(
+    trx,
+  );
+  const reads = rows[0]!;
+  const claimed = new Set(reads.claimed);
+  const existing = new Set(reads.totals.map(([u]) => u));
+  const total = new Map(reads.totals.map(([u, g]) => [u, Number(g)]));
+  const wallet = new Map(reads.linked.map(([id, u, frozen]) => [u, { id, frozen }]));
 
-    const grants: { r: GrantRequest; amount: number; userId: string }[] = [];
-    for (const r of fresh) {
-      const userId = wallet.get(r.uuid);
-      const left = settings.dailyCap - total.get(r.uuid)!;
-      if (!userId) {
-        answers.set(
-          r.meta.webhookId,
-          refusalAnswer(
-            new AppError(
-              'not_linked',
-              'This Minecraft account is not linked to Discord yet: run /link in Discord to earn coins.',
-              404,
-            ),
-          ),
-        );
-      } else if (left <= 0) {
-        answers.set(
-          r.meta.webhookId,
-          refusalAnswer(
-            new AppError(
-              'daily_cap_reached',
-              `You earned the most coins a day allows (${coins(settings.dailyCap)}); more tomorrow.`,
-              409,
-            ),
-          ),
-        );
-      } else {
-        const amount = Math.min(r.amount, left);
-        total.set(r.uuid, total.get(r.uuid)! + amount);
-        grants.push({ r, amount, userId });
-      }
+  const answers = new Map<string, EventAnswer>();
+  const grants: { r: GrantRequest; amount: number; userId: string }[] = [];
+  for (const r of reqs.filter((q) => claimed.has(q.meta.webhookId))) {
+    const user = wallet.get(r.uuid);
+    const left = settings.dailyCap - (total.get(r.uuid) ?? 0);
+    if (!user) {
+      answers.set(
+        r.meta.webhookId,
+        refuse(
+          'not_linked',
+          'This Minecraft account is not linked to Discord yet: run /link in Discord to earn coins.',
+          404,
+        ),
+      );
+    } else if (user.frozen) {
+      answers.set(r.meta.webhookId, refuse('frozen', 'Your Coinhub wallet is frozen; ask an admin.', 403));
+    } else if (left <= 0) {
+      answers.set(
+        r.meta.webhookId,
+        refuse(
+          'daily_cap_reached',
+          `You earned the most coins a day allows (${coins(settings.dailyCap)}); more tomorrow.`,
+          409,
+        ),
+      );
+    } else {
+      const amount = Math.min(r.amount, left);
+      total.set(r.uuid, (total.get(r.uuid) ?? 0) + amount);
+      grants.push({ r, amount, userId: user.id });
     }
-
-    const ops: LedgerOp[] = grants.map(({ r, amount, userId }) => ({
-      op: 'transfer',
-      key: `minecraft:${r.meta.webhookId}`,
-      debit: SYSTEM_ACCOUNTS.mint,
-      credit: userId,
-      amount,
-      reason: 'minecraft_reward',
-      memo: r.source,
-      ref: { server: r.meta.server, uuid: r.uuid },
-    }));
-    const results = ops.length > 0 ? await applyInTransaction(trx, ops, now) : [];
-    grants.forEach(({ r, amount }, i) => {
-      const res = results[i]!;
-      if (res.ok) {
-        const capped = amount < r.amount ? ' (the daily limit is reached)' : '';
-        answers.set(r.meta.webhookId, okAnswer(`+${coins(amount)} for ${r.source}${capped}.`));
-        return;
-      }
-      // Refused by the ledger (a frozen wallet): the coins did not move, so they do not count for the day.
-      total.set(r.uuid, total.get(r.uuid)! - amount);
-      const why =
-        res.code === 'frozen'
-          ? new AppError('frozen', 'Your Coinhub wallet is frozen; ask an admin.', 403)
-          : new AppError(res.code, res.message, 409);
-      answers.set(r.meta.webhookId, refusalAnswer(why));
-    });
-
-    await sql`
-      update minecraft_reward_days d set granted = v.granted
-      from unnest(${uuids}::uuid[], ${uuids.map((u) => total.get(u)!)}::bigint[]) as v(u, granted)
-      where d.player_uuid = v.u and d.day = ${day}::date`.execute(trx);
   }
 
-  await saveAnswers(trx, answers);
+  const ops: LedgerOp[] = grants.map(({ r, amount, userId }) => ({
+    op: 'transfer',
+    key: `minecraft:${r.meta.webhookId}`,
+    debit: SYSTEM_ACCOUNTS.mint,
+    credit: userId,
+    amount,
+    reason: 'minecraft_reward',
+    memo: r.source,
+    ref: { server: r.meta.server, uuid: r.uuid },
+  }));
+  const results = ops.length > 0 ? await applyInTransaction(trx, ops, now) : [];
+  const added = new Map<string, number>();
+  grants.forEach(({ r, amount }, i) => {
+    const res = results[i]!;
+    if (res.ok) {
+      added.set(r.uuid, (added.get(r.uuid) ?? 0) + amount);
+      const capped = amount < r.amount ? ' (the daily limit is reached)' : '';
+      answers.set(r.meta.webhookId, okAnswer(`+${coins(amount)} for ${r.source}${capped}.`));
+    } else {
+      // Refused by the ledger (the wallet was frozen meanwhile): nothing moved, so nothing counts for the day.
+      answers.set(r.meta.webhookId, refusalAnswer(new AppError(res.code, res.message, 409)));
+    }
+  });
+
+  if (answers.size > 0) {
+    const update = [...added].filter(([u]) => existing.has(u));
+    const insert = [...added].filter(([u]) => !existing.has(u));
+    const { rows: done } = await sql<{ inserted: number }>`
+      with updated as (
+        update minecraft_reward_days d set granted = d.granted + v.g
+        from unnest(${update.map(([u]) => u)}::uuid[], ${update.map(([, g]) => g)}::bigint[]) as v(u, g)
+        where d.player_uuid = v.u and d.day = ${day}::date
+        returning 1),
+      inserted as (
+        insert into minecraft_reward_days (player_uuid, day, granted)
+        select u, ${day}::date, g from unnest(${insert.map(([u]) => u)}::uuid[], ${insert.map(([, g]) => g)}::bigint[]) as v(u, g)
+        on conflict do nothing
+        returning 1),
+      answered as (${saveAnswersSql(answers)})
+      select (select count(*) from inserted)::int as inserted`.execute(trx);
+    if (done[0]!.inserted !== insert.length)
+      throw new Conflict("a player's first reward of the day raced another");
+  }
+
   const others = await answersOf(
     trx,
     reqs.filter((r) => !claimed.has(r.meta.webhookId)).map((r) => r.meta.webhookId),
   );
-  return reqs.map((r) => ({ ok: true, value: answers.get(r.meta.webhookId) ?? others.get(r.meta.webhookId)! }));
+  return reqs.map((r) => ({
+    ok: true,
+    value: answers.get(r.meta.webhookId) ?? others.get(r.meta.webhookId)!,
+  }));
 }

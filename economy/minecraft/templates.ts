@@ -6,12 +6,14 @@
 
 export const COMMAND_PLACEHOLDERS = ['{player}', '{uuid}', '{qty}'] as const;
 
-/** Characters that end a command or start another on consoles and command-chaining plugins. */
-const SEPARATORS = /[\u0000-\u001f\u007f;|&]/;
+/** Control characters (line breaks among them) and what chains commands on consoles and plugins. */
+const separates = (c: string) =>
+  c.charCodeAt(0) < 0x20 || c === '\u007f' || c === ';' || c === '|' || c === '&';
 
 /** What is wrong with a template, or null when it may be saved. */
 export function templateProblem(template: string): string | null {
-  if (SEPARATORS.test(template)) return 'must be one command: no line breaks, control characters, ; | or &';
+  if ([...template].some(separates))
+    return 'must be one command: no line breaks, control characters, ; | or &';
   // Whatever brace is left once the known placeholders are taken out belongs to an unknown one.
   if (/[{}]/.test(template.replace(/\{(player|uuid|qty)\}/g, ''))) {
     return `may only use the placeholders ${COMMAND_PLACEHOLDERS.join(' ')}`;

@@ -151,7 +151,11 @@ export async function vouchersForOrders(db: Db | Tx, orderIds: string[]): Promis
 
 export async function getVoucher(db: Db | Tx, id: string): Promise<Voucher | undefined> {
   if (!/^[0-9]{1,18}$/.test(id)) return undefined;
-  const row = await db.selectFrom('minecraft_vouchers').select(COLUMNS).where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom('minecraft_vouchers')
+    .select(COLUMNS)
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row && toVoucher(row);
 }
 
@@ -186,15 +190,23 @@ export async function redeemVoucher(
   now: Date,
 ): Promise<Voucher> {
   const v = await lockVoucher(trx, by);
-  if (!v) throw refusal('unknown_voucher', 'That voucher code does not exist. Check it in /orders on Discord.', 404);
+  if (!v)
+    throw refusal(
+      'unknown_voucher',
+      'That voucher code does not exist. Check it in /orders on Discord.',
+      404,
+    );
   if (v.order_state === 'refunded') throw refusal('voucher_refunded', 'That voucher was refunded.');
   if (v.state !== 'issued') {
     throw refusal(
       'voucher_used',
-      v.state === 'delivered' ? 'That voucher was already delivered.' : 'That voucher was already redeemed; the delivery is on its way.',
+      v.state === 'delivered'
+        ? 'That voucher was already delivered.'
+        : 'That voucher was already redeemed; the delivery is on its way.',
     );
   }
-  if (v.order_state === 'pending' && v.expires_at <= now) throw refusal('voucher_expired', 'That voucher has expired; its coins are being refunded.');
+  if (v.order_state === 'pending' && v.expires_at <= now)
+    throw refusal('voucher_expired', 'That voucher has expired; its coins are being refunded.');
   if (v.buyer_uuid !== player.uuid) {
     throw refusal(
       'not_your_voucher',
@@ -221,7 +233,8 @@ export async function redeemVoucher(
 export async function redeemForBuyer(db: Db, voucherId: string, userId: string, now: Date): Promise<Voucher> {
   return db.transaction().execute(async (trx) => {
     const v = await lockVoucher(trx, { id: voucherId });
-    if (!v || String(v.buyer_id) !== userId) throw refusal('unknown_voucher', 'That is not your voucher.', 404);
+    if (!v || String(v.buyer_id) !== userId)
+      throw refusal('unknown_voucher', 'That is not your voucher.', 404);
     if (!v.buyer_uuid || !v.buyer_name) {
       throw refusal('not_linked', 'Link your Minecraft account with /link first, then deliver.', 409);
     }
@@ -385,14 +398,24 @@ export async function listDeliveries(db: Db, actor: AdminActor, limit = 20): Pro
 }
 
 const notOpen = () =>
-  new AppError('delivery_not_open', 'That delivery is not open: it was delivered, refunded or never redeemed.', 409);
+  new AppError(
+    'delivery_not_open',
+    'That delivery is not open: it was delivered, refunded or never redeemed.',
+    409,
+  );
 
 /** An admin queues a failed (or waiting) delivery again; audited. Returns the voucher to queue. */
-export async function retryDelivery(db: Db, actor: AdminActor, voucherId: string, now: Date): Promise<Voucher> {
+export async function retryDelivery(
+  db: Db,
+  actor: AdminActor,
+  voucherId: string,
+  now: Date,
+): Promise<Voucher> {
   requirePermission(actor.role, 'order.fulfil');
   return db.transaction().execute(async (trx) => {
     const v = await lockVoucher(trx, { id: voucherId });
-    if (!v || !['failed', 'waiting', 'queued'].includes(v.state) || v.order_state === 'refunded') throw notOpen();
+    if (!v || !['failed', 'waiting', 'queued'].includes(v.state) || v.order_state === 'refunded')
+      throw notOpen();
     await moveVoucher(trx, voucherId, ['failed', 'waiting', 'queued'], 'queued', now, null);
     await auditAction(trx, actor, {
       action: 'minecraft.delivery.retry',
@@ -420,15 +443,32 @@ export async function refundDelivery(
   requirePermission(actor.role, 'order.cancel');
   const v = await getVoucher(db, voucherId);
   if (!v) throw notOpen();
-  const stopped = await moveVoucher(db, voucherId, ['issued', 'queued', 'waiting', 'failed'], 'failed', now, `refunded by an admin: ${reason}`.slice(0, 500));
+  const stopped = await moveVoucher(
+    db,
+    voucherId,
+    ['issued', 'queued', 'waiting', 'failed'],
+    'failed',
+    now,
+    `refunded by an admin: ${reason}`.slice(0, 500),
+  );
   if (!stopped) {
     throw v.state === 'sending'
-      ? new AppError('delivery_in_flight', 'That delivery is being sent right now; look again in a minute.', 409)
+      ? new AppError(
+          'delivery_in_flight',
+          'That delivery is being sent right now; look again in a minute.',
+          409,
+        )
       : notOpen();
   }
   return market.adminRefund(
     v.orderId,
-    { kind: 'admin', userId: actor.userId ?? '', role: actor.role ?? '', source: actor.source, ...(actor.requestId ? { requestId: actor.requestId } : {}) },
+    {
+      kind: 'admin',
+      userId: actor.userId ?? '',
+      role: actor.role ?? '',
+      source: actor.source,
+      ...(actor.requestId ? { requestId: actor.requestId } : {}),
+    },
     reason,
   );
 }

@@ -133,7 +133,11 @@ export function minecraftWebhookRoutes(deps: AppDeps) {
     const parsed = minecraftEvent.safeParse(json);
     if (!parsed.success) return c.json(unreadable(json), 400);
     const event = parsed.data;
-    const answer = await dispatch(deps, { webhookId: webhookId!, type: event.type, server: event.server }, event);
+    const answer = await dispatch(
+      deps,
+      { webhookId: webhookId!, type: event.type, server: event.server },
+      event,
+    );
     return c.json(answer.body, answer.status as 200);
   });
 }

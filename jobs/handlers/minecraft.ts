@@ -12,7 +12,11 @@ import {
   getVoucher,
   moveVoucher,
 } from '../../economy/minecraft/vouchers.ts';
-import { MinecraftRefused, MinecraftUnavailable, type MinecraftServerApi } from '../../minecraft/servertap.ts';
+import {
+  MinecraftRefused,
+  MinecraftUnavailable,
+  type MinecraftServerApi,
+} from '../../minecraft/servertap.ts';
 import type { PayloadOf, minecraftDeliverJob, minecraftNoticeJob } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
 import { queueDelivery } from '../minecraft-events.ts';
@@ -24,12 +28,7 @@ export type MinecraftJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues' 
     minecraft?: MinecraftServerApi;
   };
 
-export type DeliveryOutcome =
-  | 'skipped'
-  | 'waiting'
-  | 'delivered'
-  | 'refunded'
-  | 'not_configured';
+export type DeliveryOutcome = 'skipped' | 'waiting' | 'delivered' | 'refunded' | 'not_configured';
 
 /** The order's escrow follows the delivery: posted when it succeeded, refunded when it failed for good. */
 async function settle(deps: MinecraftJobDeps, orderId: string, delivered: boolean): Promise<void> {

@@ -23,12 +23,12 @@ export class FakeServerTap {
   ) {}
 
   static async start(key: string): Promise<FakeServerTap> {
-    let fake: FakeServerTap | undefined;
-    const server = createServer((req, res) => void fake!.handle(req, res));
+    const ref: { fake?: FakeServerTap } = {};
+    const server = createServer((req, res) => void ref.fake!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    fake = new FakeServerTap(server, `http://127.0.0.1:${port}`, key);
-    return fake;
+    ref.fake = new FakeServerTap(server, `http://127.0.0.1:${port}`, key);
+    return ref.fake;
   }
 
   join(uuid: string, name: string): void {

@@ -34,7 +34,10 @@ export function pluginClient(rigOf: () => InteractionServer) {
     options: { id?: string; at?: Date; secret?: string } = {},
   ): Promise<Sent> {
     const body = JSON.stringify({ type, server: 'survival', data });
-    return post(body, signWebhook(options.secret ?? WEBHOOK_SECRET, options.id ?? eventId(), body, options.at));
+    return post(
+      body,
+      signWebhook(options.secret ?? WEBHOOK_SECRET, options.id ?? eventId(), body, options.at),
+    );
   }
 
   return { post, event };

@@ -114,7 +114,10 @@ describe('Minecraft vouchers and delivery', () => {
 
     const prompt = await client.send(buttonClick(`market:buy:${listingId}`, dan.actor), 4);
     const placed = await client.send(
-      buttonClick(customIds(prompt).find((c) => c.startsWith('market:confirm:'))!, dan.actor),
+      buttonClick(
+        customIds(prompt).find((c) => c.startsWith('market:confirm:'))!,
+        dan.actor,
+      ),
       7,
     );
     const code = /`([A-Z2-9]{4}(?:-[A-Z2-9]{4}){3})`/.exec(placed.content!)![1]!;
@@ -149,7 +152,10 @@ describe('Minecraft vouchers and delivery', () => {
     const { orderId, voucherId } = await buyDiamonds(eve.actor, 3);
     const now = await client.send(buttonClick(`mc:deliver:${voucherId}`, eve.actor), 4);
     expect(now.content).toMatch(/On its way to Eve_offline/);
-    await until('the voucher waits for the player', async () => (await voucherState(voucherId)) === 'waiting');
+    await until(
+      'the voucher waits for the player',
+      async () => (await voucherState(voucherId)) === 'waiting',
+    );
     expect(servertap.commands.some((c) => c.includes('Eve_offline'))).toBe(false);
 
     servertap.join(eve.p.uuid, eve.p.name);
@@ -188,7 +194,12 @@ describe('Minecraft vouchers and delivery', () => {
     expect(retried.content).toMatch(/queued again/);
     await until('waiting again (still offline)', async () => (await voucherState(voucherId)) === 'waiting');
     const refunded = await client.send(
-      slashCommand('admin', boss, { action: 'refund', voucher: Number(voucherId), reason: 'never joins' }, 'deliveries'),
+      slashCommand(
+        'admin',
+        boss,
+        { action: 'refund', voucher: Number(voucherId), reason: 'never joins' },
+        'deliveries',
+      ),
       4,
     );
     expect(refunded.content).toMatch(/refunded/);
@@ -209,7 +220,11 @@ describe('Minecraft vouchers and delivery', () => {
     expect((await client.order(orderId)).state).toBe('pending');
 
     rig.setClockOffset(61 * 60_000);
-    await until('the refund at the timeout', async () => (await client.order(orderId)).state === 'refunded', 30_000);
+    await until(
+      'the refund at the timeout',
+      async () => (await client.order(orderId)).state === 'refunded',
+      30_000,
+    );
     servertap.down = false;
     expect(await client.order(orderId)).toMatchObject({ refund_reason: 'escrow_expired' });
     expect(await client.balance(hal.userId)).toBe(1000);

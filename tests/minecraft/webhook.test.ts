@@ -49,8 +49,12 @@ describe('POST /webhooks/minecraft', () => {
     expect((await plugin.post(body, {})).status).toBe(401);
     const forged = await plugin.event('player.join', p, { secret: 'whsec_Zm9yZ2Vka2V5' });
     expect(forged).toMatchObject({ status: 401, body: { error: { code: 'invalid_signature' } } });
-    expect((await plugin.event('player.join', p, { at: new Date(Date.now() - 6 * 60_000) })).status).toBe(401);
-    expect((await plugin.event('player.join', p, { at: new Date(Date.now() + 6 * 60_000) })).status).toBe(401);
+    expect((await plugin.event('player.join', p, { at: new Date(Date.now() - 6 * 60_000) })).status).toBe(
+      401,
+    );
+    expect((await plugin.event('player.join', p, { at: new Date(Date.now() + 6 * 60_000) })).status).toBe(
+      401,
+    );
     const altered = body.replace('Alex_01', 'Alex_02');
     expect((await plugin.post(altered, signWebhook(WEBHOOK_SECRET, eventId(), body))).status).toBe(401);
 
@@ -84,7 +88,10 @@ describe('POST /webhooks/minecraft', () => {
     const code = /\/coinhub link ([A-Z2-9]{8})/.exec(first.content!)![1]!;
     const id = eventId();
     const linked = await plugin.event('account.link', { code: code.toLowerCase(), ...steve }, { id });
-    expect(linked).toEqual({ status: 200, body: { ok: true, message: 'Steve_1 is now linked to your Discord account.' } });
+    expect(linked).toEqual({
+      status: 200,
+      body: { ok: true, message: 'Steve_1 is now linked to your Discord account.' },
+    });
     // The same webhook-id again: the first answer, and nothing runs twice (the code is spent, so a rerun would fail).
     expect(await plugin.event('account.link', { code, ...steve }, { id })).toEqual(linked);
     const reused = await plugin.event('account.link', { code, ...steve });
@@ -138,7 +145,11 @@ describe('POST /webhooks/minecraft', () => {
     await linkThroughDiscord(client, plugin, dora, p);
 
     const id = eventId();
-    const grant = await plugin.event('reward.grant', { uuid: p.uuid, amount: 200, source: 'achievement' }, { id });
+    const grant = await plugin.event(
+      'reward.grant',
+      { uuid: p.uuid, amount: 200, source: 'achievement' },
+      { id },
+    );
     expect(grant).toEqual({ status: 200, body: { ok: true, message: '+200 coins for achievement.' } });
     const replays = await Promise.all(
       Array.from({ length: 5 }, () =>
@@ -153,7 +164,11 @@ describe('POST /webhooks/minecraft', () => {
     const over = await plugin.event('reward.grant', { uuid: p.uuid, amount: 1, source: 'playtime' });
     expect(over).toMatchObject({ status: 409, body: { error: { code: 'daily_cap_reached' } } });
     expect(await client.balance(doraId)).toBe(500);
-    const stranger = await plugin.event('reward.grant', { uuid: player('Nobody').uuid, amount: 5, source: 'x' });
+    const stranger = await plugin.event('reward.grant', {
+      uuid: player('Nobody').uuid,
+      amount: 5,
+      source: 'x',
+    });
     expect(stranger).toMatchObject({ status: 404, body: { error: { code: 'not_linked' } } });
     const keyed = await rig.db.db
       .selectFrom('transfers')

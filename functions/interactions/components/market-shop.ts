@@ -166,7 +166,9 @@ export const marketShopComponents: ComponentHandler[] = [
           embeds: view.embeds,
           components: [
             ...view.components,
-            ...(ctx.user.minecraftName && issued.voucher.state === 'issued' ? [deliverNowRow(issued.voucher)] : []),
+            ...(ctx.user.minecraftName && issued.voucher.state === 'issued'
+              ? [deliverNowRow(issued.voucher)]
+              : []),
           ],
         });
       } catch (err) {
