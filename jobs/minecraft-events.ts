@@ -1,19 +1,11 @@
 import { minecraftDeliverJob, minecraftNoticeJob } from './definitions.ts';
+import { attempt } from './market-events.ts';
 import type { Queues } from './queues.ts';
 
 /**
  * Producers' side of the Minecraft jobs. Each resolves false instead of throwing when Redis refuses: the
  * voucher is safe in the database and the sweeper queues its delivery again.
  */
-
-const attempt = async (fn: () => Promise<void>): Promise<boolean> => {
-  try {
-    await fn();
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** Queues one delivery attempt; `cause` makes the job id unique per cause (redemption, join, sweep, admin). */
 export function queueDelivery(queues: Queues, voucherId: string, cause: string): Promise<boolean> {

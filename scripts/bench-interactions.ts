@@ -10,7 +10,6 @@
  *             "card_p99_ratio_large_db":..,"rss_mb":..}
  */
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
@@ -18,7 +17,7 @@ import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
 import { buttonClick } from '../tests/helpers/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
-import { dropRedisKeys, serverEntry } from './bench-server.ts';
+import { dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
@@ -86,37 +85,8 @@ function rssSampler(pid: number) {
   };
 }
 
-interface Prepared {
-  body: string;
-  headers: Record<string, string>;
-}
-
-async function load(url: string, bodies: Prepared[], seconds = SECONDS) {
-  let next = 0;
-  const result = await autocannon({
-    url: `${url}/interactions`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const b = bodies[next++ % bodies.length]!;
-          return { ...req, body: b.body, headers: b.headers };
-        },
-      },
-    ],
-  });
-  return {
-    rps: Math.round(result.requests.average),
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    total: result.requests.total,
-    used: next,
-  };
-}
+const load = (url: string, bodies: Prepared[], seconds = SECONDS) =>
+  loadPosts(`${url}/interactions`, bodies, CONNECTIONS, seconds);
 
 async function main() {
   const entry = serverEntry();

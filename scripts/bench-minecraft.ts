@@ -10,14 +10,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import { createDb } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { signWebhook } from '../minecraft/signing.ts';
 import { freePort, startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
-import { dropRedisKeys, serverEntry } from './bench-server.ts';
+import { dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_minecraft';
@@ -28,13 +27,8 @@ const PLAYERS = 2_000;
 const REDIS_PREFIX = `bench-minecraft-${process.pid}`;
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 
-interface Signed {
-  body: string;
-  headers: Record<string, string>;
-}
-
 /** `count` reward.grant events for the seeded players, signed now (valid for the next five minutes). */
-function grants(uuids: string[], count: number, run: string): Signed[] {
+function grants(uuids: string[], count: number, run: string): Prepared[] {
   return Array.from({ length: count }, (_, i) => {
     const body = JSON.stringify({
       type: 'reward.grant',
@@ -48,30 +42,9 @@ function grants(uuids: string[], count: number, run: string): Signed[] {
   });
 }
 
-async function load(url: string, events: Signed[], seconds = SECONDS) {
-  let next = 0;
-  const result = await autocannon({
-    url: `${url}/webhooks/minecraft`,
-    connections: SENDERS,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const e = events[next++ % events.length]!;
-          return { ...req, body: e.body, headers: e.headers };
-        },
-      },
-    ],
-  });
-  return {
-    eps: Math.round(result.requests.average),
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    used: Math.min(next, events.length),
-  };
+async function load(url: string, events: Prepared[], seconds = SECONDS) {
+  const { rps, used, ...rest } = await loadPosts(`${url}/webhooks/minecraft`, events, SENDERS, seconds);
+  return { eps: rps, ...rest, used: Math.min(used, events.length) };
 }
 
 const count = async (db: ReturnType<typeof createDb>, query: ReturnType<typeof sql<{ n: string }>>) =>

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 
 /** The server runs compiled, as in the Docker image; BENCH_TSX=1 runs the TypeScript entry through tsx instead. */
@@ -38,4 +39,41 @@ export async function dropRedisKeys(redisUrl: string, prefix: string): Promise<v
   } finally {
     redis.disconnect();
   }
+}
+
+/** A request body with its headers (signed for the route under test). */
+export interface Prepared {
+  body: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * POSTs `bodies` in turn (round robin) to `url` from `connections` concurrent connections for `seconds`; the
+ * requests per second, p99 latency, outcome counts and how many bodies were sent.
+ */
+export async function loadPosts(url: string, bodies: Prepared[], connections: number, seconds: number) {
+  let next = 0;
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const b = bodies[next++ % bodies.length]!;
+          return { ...req, body: b.body, headers: b.headers };
+        },
+      },
+    ],
+  });
+  return {
+    rps: Math.round(result.requests.average),
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+    used: next,
+  };
 }
