@@ -160,3 +160,12 @@ export async function recordRefusal<E>(
     }),
   );
 }
+
+/**
+ * Forgets events received before `before`. A replay that old fails verification anyway (its signed timestamp
+ * is more than 5 minutes off), so ids only need keeping for a while; the sweeper keeps a day.
+ */
+export async function pruneEvents(db: Db, before: Date): Promise<number> {
+  const result = await db.deleteFrom('minecraft_events').where('received_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -4,6 +4,7 @@ import type { VoucherState } from '../../db/schema.ts';
 import type { AdminActor } from '../admin.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
+import { requireReason } from '../market/listings.ts';
 import type { Market } from '../market/market.ts';
 import type { Order } from '../market/types.ts';
 import { requirePermission } from '../rbac.ts';
@@ -441,15 +442,17 @@ export async function refundDelivery(
   now: Date,
 ) {
   requirePermission(actor.role, 'order.cancel');
-  const v = await getVoucher(db, voucherId);
-  if (!v) throw notOpen();
+  const why = requireReason(reason);
+  const found = await deliveryOf(db, voucherId);
+  if (!found || found.orderState === 'refunded' || found.orderState === 'completed') throw notOpen();
+  const v = found.voucher;
   const stopped = await moveVoucher(
     db,
     voucherId,
     ['issued', 'queued', 'waiting', 'failed'],
     'failed',
     now,
-    `refunded by an admin: ${reason}`.slice(0, 500),
+    `refunded by an admin: ${why}`.slice(0, 500),
   );
   if (!stopped) {
     throw v.state === 'sending'
@@ -460,15 +463,21 @@ export async function refundDelivery(
         )
       : notOpen();
   }
-  return market.adminRefund(
-    v.orderId,
-    {
-      kind: 'admin',
-      userId: actor.userId ?? '',
-      role: actor.role ?? '',
-      source: actor.source,
-      ...(actor.requestId ? { requestId: actor.requestId } : {}),
-    },
-    reason,
-  );
+  try {
+    return await market.adminRefund(
+      v.orderId,
+      {
+        kind: 'admin',
+        userId: actor.userId ?? '',
+        role: actor.role ?? '',
+        source: actor.source,
+        ...(actor.requestId ? { requestId: actor.requestId } : {}),
+      },
+      why,
+    );
+  } catch (err) {
+    // The order was not refunded: the voucher goes back to where it was.
+    await moveVoucher(db, voucherId, ['failed'], v.state, now, v.lastError);
+    throw err;
+  }
 }

@@ -4,6 +4,7 @@ import { UnrecoverableError } from 'bullmq';
 import { marketFor } from '../../economy/market/market.ts';
 import { getListing } from '../../economy/market/listings.ts';
 import { getOrder } from '../../economy/market/orders.ts';
+import { pruneEvents } from '../../economy/minecraft/events.ts';
 import { renderCommand } from '../../economy/minecraft/templates.ts';
 import {
   claimDelivery,
@@ -96,14 +97,18 @@ export async function handleMinecraftDeliver(
   return { outcome: 'delivered' };
 }
 
+/** How long webhook ids are kept for deduplication (a signed event is only accepted for 5 minutes). */
+const EVENT_MEMORY_MS = 24 * 3_600_000;
+
 /**
  * What delayed jobs and a lost Redis may have missed: queued deliveries without a job get one, deliveries
  * that succeeded but whose order did not complete are completed, and claims whose worker vanished are flagged
- * `failed` for an admin. Unredeemed and undelivered vouchers are refunded by the market's escrow expiry.
+ * `failed` for an admin, and webhook ids older than a day are forgotten. Unredeemed and undelivered vouchers
+ * are refunded by the market's escrow expiry.
  */
 export async function handleMinecraftSweep(
   deps: MinecraftJobDeps,
-): Promise<{ requeued: number; completed: number; stuck: number }> {
+): Promise<{ requeued: number; completed: number; stuck: number; pruned: number }> {
   const now = marketFor(deps).now();
   const due = await dueVouchers(deps.db, now);
   const bucket = Math.floor(now.getTime() / 60_000);
@@ -111,8 +116,15 @@ export async function handleMinecraftSweep(
   for (const { orderId } of due.complete) await settle(deps, orderId, true).catch(() => undefined);
   for (const id of due.stuck)
     deps.log.error({ voucherId: id }, 'a minecraft delivery got no answer; an admin must check it');
-  const total = { requeued: due.requeue.length, completed: due.complete.length, stuck: due.stuck.length };
-  if (total.requeued + total.completed + total.stuck > 0) deps.log.info(total, 'minecraft sweep');
+  const pruned = await pruneEvents(deps.db, new Date(now.getTime() - EVENT_MEMORY_MS));
+  const total = {
+    requeued: due.requeue.length,
+    completed: due.complete.length,
+    stuck: due.stuck.length,
+    pruned,
+  };
+  if (total.requeued + total.completed + total.stuck + total.pruned > 0)
+    deps.log.info(total, 'minecraft sweep');
   return total;
 }
 
