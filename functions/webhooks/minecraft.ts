@@ -13,6 +13,9 @@ import type { AppDeps, AppEnv } from '../context.ts';
 /** The plugin's events are small; anything larger is refused before its signature is checked. */
 export const MAX_WEBHOOK_BYTES = 64 * 1024;
 
+/** Event ids become ledger keys (`minecraft:<id>`, at most 200 characters). */
+export const MAX_WEBHOOK_ID = 180;
+
 const error = (code: string, message: string) => ({ error: { code, message } });
 
 /** Runs a verified event; every type but `reward.grant` (batched) is one transaction with its dedupe claim. */
@@ -123,7 +126,9 @@ export function minecraftWebhookRoutes(deps: AppDeps) {
       c.get('log').info({ problem }, 'minecraft webhook refused');
       return c.json(error('invalid_signature', 'The webhook signature or timestamp is not valid.'), 401);
     }
-    if (webhookId!.length > 200) return c.json(error('invalid_event', 'webhook-id is too long.'), 400);
+    if (webhookId!.length > MAX_WEBHOOK_ID) {
+      return c.json(error('invalid_event', `webhook-id is longer than ${MAX_WEBHOOK_ID} characters.`), 400);
+    }
     let json: unknown;
     try {
       json = JSON.parse(body);

@@ -71,6 +71,12 @@ describe('POST /webhooks/minecraft', () => {
     expect(badUuid.status).toBe(400);
     const extra = await plugin.event('reward.grant', { uuid: p.uuid, amount: 1.5, source: 'x' });
     expect(extra.status).toBe(400);
+    const longId = await plugin.event(
+      'reward.grant',
+      { uuid: p.uuid, amount: 1, source: 'x' },
+      { id: 'm'.repeat(181) },
+    );
+    expect(longId).toMatchObject({ status: 400, body: { error: { code: 'invalid_event' } } });
 
     expect(await transferCount(rig.db.db)).toBe(before.transfers);
     expect(await eventRows()).toBe(before.events);
