@@ -9,6 +9,7 @@ import * as m0500 from './2026_11_26_0500_create_wallet_summary.ts';
 import * as m0600 from './2026_11_26_0600_add_order_role_granted.ts';
 import * as m0700 from './2026_11_26_0700_ledger_apply_index_lookups.ts';
 import * as m1201 from './2026_12_01_0100_create_minecraft.ts';
+import * as m1202 from './2026_12_01_0200_create_minecraft_grant.ts';
 
 /** Every migration by name; Kysely runs them in name order. Add new ones here, never edit old ones. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_0600_add_order_role_granted': m0600,
   '2026_11_26_0700_ledger_apply_index_lookups': m0700,
   '2026_12_01_0100_create_minecraft': m1201,
+  '2026_12_01_0200_create_minecraft_grant': m1202,
 };

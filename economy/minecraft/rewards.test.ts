@@ -59,6 +59,18 @@ describe('reward grants', () => {
     expect(await balanceOf(t.db, p.userId)).toBe(1000);
   });
 
+  it('one new event sent several times at once pays once, and every copy gets the same answer', async () => {
+    const p = await linkedPlayer(3);
+    const a = new RewardGrants(t.db, settings, () => at);
+    const b = new RewardGrants(second, settings, () => at);
+    const copies = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).grant(grant(p.uuid, 'twice', 40))),
+    );
+    for (const c of copies)
+      expect(c.answer).toEqual({ status: 200, body: { ok: true, message: '+40 coins for test.' } });
+    expect(await balanceOf(t.db, p.userId)).toBe(40);
+  });
+
   it('the cap is per day: the next day pays again; a frozen wallet is refused and does not count', async () => {
     const p = await linkedPlayer(2);
     const today = new RewardGrants(t.db, settings, () => at);
