@@ -10,10 +10,11 @@ const minimal = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/coinhub',
   REDIS_URL: 'redis://127.0.0.1:6379',
   DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
+  GUILD_ID: '123456789012345678',
 };
 
 describe('config', () => {
-  it('needs only the database, Redis and the public key, and is frozen', () => {
+  it('needs only the database, Redis, the public key and the guild, and is frozen', () => {
     const cfg = parseConfig(minimal);
     expect(cfg).toMatchObject({
       ROLE: 'all',
@@ -31,8 +32,15 @@ describe('config', () => {
     [{ ROLE: 'web' }, 'ROLE'],
     [{ PORT: '70000' }, 'PORT'],
     [{ DAILY_TIMEZONE: 'Mars/Olympus' }, 'DAILY_TIMEZONE must be an IANA time zone'],
+    [{ GUILD_ID: undefined }, 'GUILD_ID is required'],
+    [{ GUILD_ID: undefined, NODE_ENV: 'production' }, 'GUILD_ID is required'],
+    [{ GUILD_ID: 'my-server' }, 'GUILD_ID must be a Discord snowflake'],
   ])('names the bad variable: %o', (patch, message) => {
     expect(() => parseConfig({ ...minimal, ...patch })).toThrow(message);
+  });
+
+  it('lets only tests run without GUILD_ID', () => {
+    expect(parseConfig({ ...minimal, GUILD_ID: undefined, NODE_ENV: 'test' }).GUILD_ID).toBeUndefined();
   });
 
   it('reads secrets from NAME_FILE', () => {
@@ -52,14 +60,15 @@ describe('config', () => {
     for (const name of names) expect(example, name).toMatch(new RegExp(`^${name}=`, 'm'));
   });
 
-  it('stops the process with exit 1 and one line naming the variable', () => {
+  it.each([
+    [{ REDIS_URL: 'nope' }, 'REDIS_URL must be a URL starting with redis:// or rediss://'],
+    [{ GUILD_ID: undefined }, 'GUILD_ID is required'],
+  ])('stops the process with exit 1 and one line naming the variable: %o', (patch, message) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'functions/server.ts'], {
-      env: { PATH: process.env.PATH, ...minimal, REDIS_URL: 'nope' },
+      env: { PATH: process.env.PATH, ...minimal, ...patch },
       encoding: 'utf8',
     });
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split('\n')).toEqual([
-      'coinhub: configuration error: REDIS_URL must be a URL starting with redis:// or rediss://',
-    ]);
+    expect(r.stderr.trim().split('\n')).toEqual([`coinhub: configuration error: ${message}`]);
   });
 });

@@ -48,6 +48,7 @@ export const envSchema = z.object({
     .optional(),
   DISCORD_CLIENT_SECRET: optionalString,
   DISCORD_API_BASE: url(['http', 'https']).default('https://discord.com/api'),
+  /** The one Discord server this installation serves; required except under NODE_ENV=test (see parseConfig). */
   GUILD_ID: z
     .string()
     .regex(/^\d{17,20}$/, 'must be a Discord snowflake')
@@ -98,6 +99,8 @@ export const envSchema = z.object({
   PAY_DAILY_LIMIT: int(0, Number.MAX_SAFE_INTEGER).default(10_000),
   RATE_LIMIT_ACTIONS: int(1, 10_000).default(10),
   RATE_LIMIT_WINDOW_S: int(1, 3600).default(10),
+  /** Autocomplete requests per player per RATE_LIMIT_WINDOW_S: one per keystroke, so looser than actions. */
+  RATE_LIMIT_AUTOCOMPLETE: int(1, 10_000).default(50),
 
   LEDGER_CHECK_CRON: z.string().min(9).default('*/15 * * * *'),
   /** Where the worker writes its heartbeat for the container healthcheck (scripts/healthcheck.ts reads it). */
@@ -156,7 +159,10 @@ function withDatabasePassword<T extends { DATABASE_URL: string; DATABASE_PASSWOR
 
 /** Parses the environment once; throws ConfigError naming the first bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
-  return Object.freeze(withDatabasePassword(parseWith(envSchema, env)));
+  const cfg = parseWith(envSchema, env);
+  // Without it every interaction would be refused (and before, any server could act): only tests may omit it.
+  if (!cfg.GUILD_ID && cfg.NODE_ENV !== 'test') throw new ConfigError('GUILD_ID is required');
+  return Object.freeze(withDatabasePassword(cfg));
 }
 
 /** DATABASE_URL with DATABASE_PASSWORD(_FILE) applied, for tools that need only the database (ledger:check). */

@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
 import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
-import { buttonClick } from '../tests/helpers/interactions.ts';
+import { buttonClick, TEST_GUILD_ID } from '../tests/helpers/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
 import { dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
@@ -113,6 +113,7 @@ async function main() {
         REDIS_URL,
         REDIS_PREFIX: REDIS_PREFIX,
         DISCORD_PUBLIC_KEY: signer.publicKeyHex,
+        GUILD_ID: TEST_GUILD_ID,
         // The limiter still runs on every request; the bench's users click far more often than people do.
         RATE_LIMIT_ACTIONS: '10000',
         RATE_LIMIT_WINDOW_S: '1',

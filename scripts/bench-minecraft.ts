@@ -76,6 +76,7 @@ async function main() {
       REDIS_URL,
       REDIS_PREFIX,
       DISCORD_PUBLIC_KEY: '0'.repeat(64),
+      GUILD_ID: '900000000000000001',
       REDEMPTION_WEBHOOK_SECRET: SECRET,
       MINECRAFT_REWARD_DAILY_CAP: '1000000000',
     },

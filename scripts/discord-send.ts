@@ -1,9 +1,11 @@
 /**
  * npm run discord:send -- <command-or-custom_id> [subcommand] [name=value ...] [--user ID] [--admin] [--modal] [--url URL]
+ *   [--guild ID]
  *
  * A local stand-in for Discord: builds the interaction Discord would send, signs it with a development key and
  * POSTs it to the running server, then prints the response. The key is created once in .dev/ (git-ignored);
- * start the server with the DISCORD_PUBLIC_KEY this prints. Examples:
+ * start the server with the DISCORD_PUBLIC_KEY this prints. The interaction comes from the server's guild: --guild,
+ * else GUILD_ID from the environment, else the tests' guild id. Examples:
  *   npm run discord:send -- /coins
  *   npm run discord:send -- hub:daily --user 123456789012345678
  *   npm run discord:send -- /pay user=223456789012345678 amount=50 note="for the sword"
@@ -20,6 +22,7 @@ import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
 import {
   buttonClick,
   modalSubmit,
+  TEST_GUILD_ID,
   slashCommand,
   type Actor,
   type OptionValue,
@@ -51,11 +54,19 @@ function loadSigner() {
 }
 
 function parseArgs(argv: string[]) {
-  const flags = { user: DEFAULT_USER, admin: false, modal: false, url: '', printKey: false };
+  const flags = {
+    user: DEFAULT_USER,
+    guild: process.env.GUILD_ID || TEST_GUILD_ID,
+    admin: false,
+    modal: false,
+    url: '',
+    printKey: false,
+  };
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--user') flags.user = argv[++i] ?? '';
+    else if (arg === '--guild') flags.guild = argv[++i] ?? '';
     else if (arg === '--admin') flags.admin = true;
     else if (arg === '--modal') flags.modal = true;
     else if (arg === '--url') flags.url = argv[++i] ?? '';
@@ -108,13 +119,18 @@ async function main(): Promise<number> {
   if (!target) {
     if (flags.printKey) return 0;
     console.error(
-      'usage: npm run discord:send -- <command-or-custom_id> [subcommand] [name=value ...] [--user ID] [--admin] [--modal]',
+      'usage: npm run discord:send -- <command-or-custom_id> [subcommand] [name=value ...] [--user ID] [--guild ID] [--admin] [--modal]',
     );
     console.error(`commands: ${registry.commands.map((c) => `/${c.definition.name}`).join(' ')}`);
     console.error(`buttons: ${registry.components.map((c) => c.prefix).join(' ')}`);
     return 2;
   }
-  const actor: Actor = { id: flags.user, username: `dev${flags.user.slice(-4)}`, admin: flags.admin };
+  const actor: Actor = {
+    id: flags.user,
+    username: `dev${flags.user.slice(-4)}`,
+    admin: flags.admin,
+    guildId: flags.guild,
+  };
   const isCommand = target.startsWith('/') || (!target.includes(':') && !flags.modal);
   const { subcommand, values } = keyValues(pairs);
   if (subcommand && !isCommand) throw new Error(`"${subcommand}" is not name=value`);

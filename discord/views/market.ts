@@ -98,7 +98,7 @@ export function renderListing(listing: Listing, sellerDiscordId: string | null):
 }
 
 /** Listings one page of /listings shows: a card and a row of controls each, and a row for paging. */
-const SELLER_PAGE_SIZE = 4;
+export const SELLER_PAGE_SIZE = 4;
 
 /** Whose listings /listings shows: the player's own, or (admins) the official ones. */
 export type ListingScope = 'own' | 'official';
@@ -134,14 +134,10 @@ export function renderListingControls(listing: Listing, sellerDiscordId: string 
 
 /** /listings: a page of the seller's open listings (or the official ones), each with its controls. */
 export function renderSellerListings(
-  listings: Listing[],
-  requestedPage: number,
+  { listings: shown, page, pages, total }: ListingPage,
   scope: ListingScope,
   sellerDiscordId: string | null,
 ): { content: string } & MessageView {
-  const pages = Math.max(1, Math.ceil(listings.length / SELLER_PAGE_SIZE));
-  const page = Math.min(Math.max(Math.trunc(requestedPage) || 1, 1), pages);
-  const shown = listings.slice((page - 1) * SELLER_PAGE_SIZE, page * SELLER_PAGE_SIZE);
   if (shown.length === 0) {
     return {
       content:
@@ -162,7 +158,7 @@ export function renderSellerListings(
     rows.push({ type: ComponentType.ActionRow, components: [nav('◀', page - 1), nav('▶', page + 1)] });
   }
   return {
-    content: `${whose}, page ${page} of ${pages} (${listings.length} open). Ending a listing leaves its orders open.`,
+    content: `${whose}, page ${page} of ${pages} (${total} open). Ending a listing leaves its orders open.`,
     embeds: shown.map((l) => listingEmbed(l, sellerDiscordId)),
     components: rows,
   };

@@ -455,16 +455,31 @@ export async function searchListings(db: Db, query: string, limit = 25): Promise
   return rows.map(toListing);
 }
 
-/** A seller's listings that are not ended, newest first; a null seller means the official listings. */
-export async function sellerListings(db: Db, sellerId: string | null): Promise<Listing[]> {
-  const rows = await db
+/**
+ * One page of a seller's open listings (active or paused; sold-out ones have ended), newest first; a null seller
+ * means the official listings. Pages past the end clamp to the last one.
+ */
+export async function sellerListings(
+  db: Db,
+  sellerId: string | null,
+  options: { page?: number; pageSize?: number } = {},
+): Promise<ListingPage> {
+  const pageSize = Math.min(Math.max(Math.trunc(options.pageSize ?? 4), 1), 25);
+  const mine = db
     .selectFrom('listings')
-    .select(LISTING_COLUMNS)
     .where('seller_id', sellerId === null ? 'is' : '=', sellerId)
-    .where('state', 'not in', ENDED)
+    .where('state', 'in', OPEN_STATES);
+  const { n } = await mine.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  const total = Number(n);
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  const page = Math.min(Math.max(Math.trunc(options.page ?? 1) || 1, 1), pages);
+  const rows = await mine
+    .select(LISTING_COLUMNS)
     .orderBy('id', 'desc')
+    .limit(pageSize)
+    .offset((page - 1) * pageSize)
     .execute();
-  return rows.map(toListing);
+  return { listings: rows.map(toListing), page, pages, total };
 }
 
 /** Records where a listing's #shop message lives, so later edits find it. */

@@ -1,3 +1,4 @@
+import { ApplicationIntegrationType, InteractionContextType } from 'discord-api-types/v10';
 import { adminCommand } from './commands/admin.ts';
 import { auditCommand } from './commands/audit.ts';
 import { cardCommand } from './commands/card.ts';
@@ -20,6 +21,21 @@ import { deliverNowButton } from './components/minecraft.ts';
 import { payCancelButton, payConfirmButton } from './components/pay.ts';
 import { feedModals } from './modals/feed.ts';
 import type { InteractionRegistry } from './router.ts';
+import type { Command } from './types.ts';
+
+/**
+ * Coinhub serves one server (GUILD_ID): every command is offered only in servers that installed the app, never
+ * in DMs, group DMs or as a user-installed app. The router refuses those anyway; this keeps Discord from
+ * showing them.
+ */
+const inServerOnly = (command: Command): Command => ({
+  ...command,
+  definition: {
+    ...command.definition,
+    contexts: [InteractionContextType.Guild],
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+  },
+});
 
 /**
  * Every command, component and modal Coinhub answers. The router dispatches from these lists and
@@ -41,7 +57,7 @@ export const registry: InteractionRegistry = {
     listingsCommand,
     linkCommand,
     unlinkCommand,
-  ],
+  ].map(inServerOnly),
   components: [
     ...hubButtons,
     payConfirmButton,

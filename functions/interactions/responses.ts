@@ -56,4 +56,6 @@ export const NO_CHOICES: APIApplicationCommandAutocompleteResponse = {
 export const pong = (): APIInteractionResponse => ({ type: InteractionResponseType.Pong });
 
 export const UNKNOWN_ACTION = 'Unknown action: this button or command is not (or no longer) available.';
+export const NOT_THIS_SERVER = 'Coinhub is not set up for this server.';
+export const NOT_IN_A_SERVER = 'Coinhub works only inside its Discord server.';
 export const SLOW_DOWN = 'Slow down! You are doing that too often; try again in a few seconds.';

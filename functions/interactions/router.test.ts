@@ -1,3 +1,4 @@
+import { ApplicationIntegrationType, InteractionContextType } from 'discord-api-types/v10';
 import { describe, expect, it } from 'vitest';
 import { registry } from './registry.ts';
 import { prefixTable } from './router.ts';
@@ -40,5 +41,18 @@ describe('custom_id routing', () => {
     expect(() => prefixTable('component', registry.components)).not.toThrow();
     expect(() => prefixTable('modal', registry.modals)).not.toThrow();
     for (const h of [...registry.components, ...registry.modals]) expect(h.prefix.length).toBeLessThan(60);
+  });
+
+  it('offers every command only in servers that installed the app, and hides the admin commands from players', () => {
+    for (const { definition } of registry.commands) {
+      expect(definition.contexts, definition.name).toEqual([InteractionContextType.Guild]);
+      expect(definition.integration_types, definition.name).toEqual([
+        ApplicationIntegrationType.GuildInstall,
+      ]);
+    }
+    const hidden = registry.commands
+      .filter((c) => c.definition.default_member_permissions)
+      .map((c) => c.definition.name);
+    expect(hidden.sort()).toEqual(['admin', 'audit', 'setup']);
   });
 });

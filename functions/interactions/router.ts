@@ -4,7 +4,6 @@ import {
   InteractionType,
   type APIInteraction,
   type APIInteractionResponse,
-  type APIUser,
 } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import { AppError } from '../../economy/errors.ts';
@@ -12,8 +11,14 @@ import { upsertDiscordUser } from '../../economy/users.ts';
 import type { AppDeps } from '../context.ts';
 import { discordProfile } from './options.ts';
 import { createRateLimiter } from './rate-limit.ts';
-import { pong, replyText, SLOW_DOWN, UNKNOWN_ACTION } from './responses.ts';
-import type { Command, ComponentHandler, InteractionContext, ModalHandler } from './types.ts';
+import { NOT_IN_A_SERVER, NOT_THIS_SERVER, pong, replyText, SLOW_DOWN, UNKNOWN_ACTION } from './responses.ts';
+import type {
+  AutocompleteContext,
+  Command,
+  ComponentHandler,
+  InteractionContext,
+  ModalHandler,
+} from './types.ts';
 
 /** Everything the endpoint can answer; `functions/interactions/registry.ts` holds the app's one instance. */
 export interface InteractionRegistry {
@@ -44,7 +49,9 @@ const NO_SUGGESTIONS: APIInteractionResponse = {
   data: { choices: [] },
 };
 
-type Route = (ctx: InteractionContext) => Promise<APIInteractionResponse>;
+type Route =
+  | { autocomplete: false; run: (ctx: InteractionContext) => Promise<APIInteractionResponse> }
+  | { autocomplete: true; run: (ctx: AutocompleteContext) => Promise<APIInteractionResponse> };
 
 export interface RouteMeta {
   log: Logger;
@@ -52,9 +59,11 @@ export interface RouteMeta {
 }
 
 /**
- * Builds the dispatcher: PING → PONG; then the handler is looked up (unknown → ephemeral "unknown action",
- * nothing touched); then the user's rate limit (past it → "slow down", nothing runs); then the user is
- * created or refreshed from the payload; then the handler runs. Errors become ephemeral messages: an
+ * Builds the dispatcher: PING → PONG; an interaction from outside GUILD_ID (another server, a DM, a
+ * user-installed context) → ephemeral refusal, nothing touched; then the handler is looked up (unknown →
+ * ephemeral "unknown action", nothing touched); then the user's rate limit (past it → "slow down", nothing
+ * runs); then the user is created or refreshed from the payload; then the handler runs. Autocomplete has its
+ * own looser limit and runs without creating the user. Errors become ephemeral messages: an
  * AppError's own message, anything else a generic one, logged with the request id.
  */
 export function createInteractionRouter(deps: AppDeps, registry: InteractionRegistry) {
@@ -71,27 +80,42 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
     limit: deps.cfg.RATE_LIMIT_ACTIONS,
     windowSeconds: deps.cfg.RATE_LIMIT_WINDOW_S,
   });
+  const autocompleteLimiter = createRateLimiter(deps.redis, {
+    prefix: `${deps.cfg.REDIS_PREFIX}:autocomplete`,
+    limit: deps.cfg.RATE_LIMIT_AUTOCOMPLETE,
+    windowSeconds: deps.cfg.RATE_LIMIT_WINDOW_S,
+  });
 
   function resolve(interaction: APIInteraction): Route | undefined {
     switch (interaction.type) {
       case InteractionType.ApplicationCommand: {
         const command = commands.get(interaction.data.name);
         if (!command || interaction.data.type !== ApplicationCommandType.ChatInput) return undefined;
-        return (ctx) => command.handle(ctx, interaction as Parameters<Command['handle']>[1]);
+        return {
+          autocomplete: false,
+          run: (ctx) => command.handle(ctx, interaction as Parameters<Command['handle']>[1]),
+        };
       }
       case InteractionType.ApplicationCommandAutocomplete: {
         const command = commands.get(interaction.data.name);
         if (!command) return undefined;
-        return async (ctx) =>
-          command.autocomplete ? command.autocomplete(ctx, interaction) : NO_SUGGESTIONS;
+        return {
+          autocomplete: true,
+          run: async (ctx) =>
+            command.autocomplete ? command.autocomplete(ctx, interaction) : NO_SUGGESTIONS,
+        };
       }
       case InteractionType.MessageComponent: {
         const found = findComponent(interaction.data.custom_id);
-        return found && ((ctx) => found.handler.handle(ctx, interaction, found.args));
+        return (
+          found && { autocomplete: false, run: (ctx) => found.handler.handle(ctx, interaction, found.args) }
+        );
       }
       case InteractionType.ModalSubmit: {
         const found = findModal(interaction.data.custom_id);
-        return found && ((ctx) => found.handler.handle(ctx, interaction, found.args));
+        return (
+          found && { autocomplete: false, run: (ctx) => found.handler.handle(ctx, interaction, found.args) }
+        );
       }
       default:
         return undefined;
@@ -108,21 +132,25 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
       interaction.type === InteractionType.ApplicationCommandAutocomplete
         ? () => NO_SUGGESTIONS
         : (message: string) => replyText(message);
+    // One community per installation: other servers, DMs and user-installed contexts are refused before
+    // anything is counted, read or written.
+    if (!interaction.guild_id || !interaction.member) return failed(NOT_IN_A_SERVER);
+    if (interaction.guild_id !== deps.cfg.GUILD_ID) return failed(NOT_THIS_SERVER);
     const route = resolve(interaction);
     if (!route) return failed(UNKNOWN_ACTION);
 
-    const discordUser = (interaction.member?.user ?? interaction.user) as APIUser;
+    const discordUser = interaction.member.user;
     const { log } = meta;
+    const base = { deps, interaction, discordUser, log, requestId: meta.requestId };
     try {
-      // Autocomplete fires on every keystroke; it reads, so it does not spend the user's action budget.
-      if (
-        interaction.type !== InteractionType.ApplicationCommandAutocomplete &&
-        !(await limiter.hit(discordUser.id))
-      ) {
-        return failed(SLOW_DOWN);
+      // Autocomplete fires on every keystroke: its own, looser budget, and it never creates the user.
+      if (route.autocomplete) {
+        if (!(await autocompleteLimiter.hit(discordUser.id))) return NO_SUGGESTIONS;
+        return await route.run(base);
       }
+      if (!(await limiter.hit(discordUser.id))) return failed(SLOW_DOWN);
       const user = await upsertDiscordUser(deps.db, discordProfile(discordUser));
-      return await route({ deps, interaction, user, discordUser, log, requestId: meta.requestId });
+      return await route.run({ ...base, user });
     } catch (err) {
       if (err instanceof AppError) return failed(err.message);
       log.error({ err, interactionId: interaction.id, discordId: discordUser.id }, 'interaction failed');

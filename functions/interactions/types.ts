@@ -24,6 +24,9 @@ export interface InteractionContext {
   requestId: string;
 }
 
+/** What autocomplete handlers get: no user row, because suggesting never creates the user. */
+export type AutocompleteContext = Omit<InteractionContext, 'user'>;
+
 /** A slash command: its registration body (the same object `npm run register` sends) and its handler. */
 export interface Command {
   definition: RESTPostAPIChatInputApplicationCommandsJSONBody;
@@ -33,7 +36,7 @@ export interface Command {
   ): Promise<APIInteractionResponse>;
   /** Suggestions while the user types an option marked `autocomplete: true`. */
   autocomplete?(
-    ctx: InteractionContext,
+    ctx: AutocompleteContext,
     interaction: APIApplicationCommandAutocompleteInteraction,
   ): Promise<APIApplicationCommandAutocompleteResponse>;
 }

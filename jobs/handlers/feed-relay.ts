@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Routes, type APIMessage } from 'discord-api-types/v10';
 import { sql } from 'kysely';
 import {
@@ -17,6 +16,7 @@ import {
 import { guildChannel } from '../../economy/guild-settings.ts';
 import { linesThatFit, MAX_EMBEDS, renderFeedMessage } from '../../discord/views/feed.ts';
 import type { WorkerDeps } from '../worker.ts';
+import { messageNonce } from '../../discord/nonce.ts';
 
 type RelayDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'redis' | 'rest' | 'log'>;
 
@@ -43,8 +43,7 @@ export const txChannel = (prefix: string) => `${prefix}:tx`;
  * The nonce of the feed message covering transfers first..last. Deterministic, so a resend after a crash
  * between Discord's answer and the cursor save is deduplicated by Discord (`enforce_nonce`). At most 25 chars.
  */
-export const feedNonce = (first: string, last: string) =>
-  createHash('sha256').update(`coinhub-feed:${first}:${last}`).digest('base64url').slice(0, 25);
+export const feedNonce = (first: string, last: string) => messageNonce('feed', first, last);
 
 /**
  * One relay run: publishes every new transfer to Redis and posts it to the guild's #coin-transactions, until

@@ -1,6 +1,7 @@
 import { DiscordAPIError } from '@discordjs/rest';
 import { Routes, type APIChannel, type APIMessage } from 'discord-api-types/v10';
 import { UnrecoverableError } from 'bullmq';
+import { messageNonce } from '../../discord/nonce.ts';
 import { orderNotice, renderListing } from '../../discord/views/market.ts';
 import { AppError } from '../../economy/errors.ts';
 import { getCatalogItem } from '../../economy/market/catalog.ts';
@@ -25,10 +26,11 @@ const NO_MENTIONS = { allowed_mentions: { parse: [] } };
 /**
  * Posts a listing's #shop message, or edits it to the listing's current stock, price and state (an ended
  * listing keeps its message, marked ended, with the Buy button disabled). Without a #shop channel it does
- * nothing; /setup makes one.
+ * nothing; /setup makes one. The post carries a nonce for this listing and the message it replaces, so two
+ * refreshes racing, or a retry after a crash between Discord's answer and saving the id, leave one message.
  */
 export async function handleShopRefresh(
-  deps: WorkerDeps,
+  deps: Pick<WorkerDeps, 'db' | 'cfg' | 'rest'>,
   { listingId }: PayloadOf<typeof shopRefreshJob>,
 ): Promise<{ posted: boolean; edited: boolean }> {
   const listing = await getListing(deps.db, listingId);
@@ -51,7 +53,10 @@ export async function handleShopRefresh(
     }
   }
   if (listing.state !== 'active') return { posted: false, edited: false };
-  const message = (await deps.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+  const nonce = messageNonce('shop', listing.id, listing.shopMessageId ?? 'first');
+  const message = (await deps.rest.post(Routes.channelMessages(channelId), {
+    body: { ...body, nonce, enforce_nonce: true },
+  })) as APIMessage;
   await setShopMessage(deps.db, listing.id, channelId, message.id);
   return { posted: true, edited: false };
 }

@@ -17,10 +17,10 @@ import { plainRequest as get } from './http.ts';
 const CADDYFILE = fileURLToPath(new URL('docker/caddy/Caddyfile', ROOT));
 const text = readFileSync(CADDYFILE, 'utf8');
 const hasCaddy = spawnSync('caddy', ['version']).status === 0;
-const API_PATHS = ['/api/*', '/auth/*', '/interactions', '/webhooks/*', '/healthz', '/readyz'];
+const API_PATHS = ['/api/*', '/auth/*', '/interactions', '/webhooks/*'];
 
 describe('Caddyfile routes', () => {
-  it('sends exactly the API paths to the api service on both domains', () => {
+  it('sends exactly the API paths to the api service on both domains, never the health routes', () => {
     const matchers = [...text.matchAll(/^\s*@api path (.+)$/gm)].map((m) => m[1]!.split(/\s+/));
     expect(matchers).toEqual([API_PATHS, API_PATHS]);
     expect(text).toMatch(
@@ -31,6 +31,8 @@ describe('Caddyfile routes', () => {
     expect(compose.services.proxy.networks).toEqual(
       expect.arrayContaining(compose.services.api.networks.slice(0, 1)),
     );
+    // A single 503 (an app answer such as "busy") must not take a replica out of the pool.
+    expect(text).not.toMatch(/unhealthy_status|max_fails|fail_duration/);
   });
 
   it.skipIf(!hasCaddy)('is a valid Caddy configuration', () => {
@@ -109,14 +111,7 @@ describe.skipIf(!hasCaddy)('Caddy running the Caddyfile', () => {
 
   it('proxies the API paths on both domains and serves the panel (with its SPA fallback) on the panel domain', async () => {
     for (const base of [panelUrl, apiUrl]) {
-      for (const p of [
-        '/readyz',
-        '/healthz',
-        '/interactions',
-        '/api/tx/stream',
-        '/auth/discord/login',
-        '/webhooks/minecraft',
-      ]) {
+      for (const p of ['/interactions', '/api/tx/stream', '/auth/discord/login', '/webhooks/minecraft']) {
         const res = await get(`${base}${p}`);
         expect(res.status, `${base}${p}`).toBe(200);
         expect(JSON.parse(res.body)).toEqual({ from: 'api', path: p });
@@ -133,8 +128,20 @@ describe.skipIf(!hasCaddy)('Caddy running the Caddyfile', () => {
     expect(seen.some((s) => s.includes('GET / '))).toBe(false);
   });
 
+  it('answers the health routes with 404 on both domains without asking the api', async () => {
+    const before = seen.length;
+    for (const base of [panelUrl, apiUrl]) {
+      for (const p of ['/healthz', '/readyz']) {
+        const res = await get(`${base}${p}`);
+        expect(res.status, `${base}${p}`).toBe(404);
+        expect(res.body).not.toContain('Coinhub panel');
+      }
+    }
+    expect(seen.slice(before)).toEqual([]);
+  });
+
   it('sets the security headers and hides the server', async () => {
-    const res = await get(`${apiUrl}/readyz`);
+    const res = await get(`${apiUrl}/interactions`);
     expect(res.headers).toMatchObject({
       'strict-transport-security': 'max-age=31536000',
       'x-content-type-options': 'nosniff',

@@ -5,6 +5,7 @@ import { createRedis } from '../../db/redis.ts';
 import { AppError } from '../../economy/errors.ts';
 import { Ledger } from '../../economy/ledger.ts';
 import { createApp } from '../../functions/app.ts';
+import { READINESS_TTL_MS } from '../../functions/health.ts';
 import type { AppDeps } from '../../functions/context.ts';
 import { Queues } from '../../jobs/queues.ts';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
@@ -18,6 +19,7 @@ function depsWith(redisUrl: string): AppDeps {
     DATABASE_URL: t.url,
     REDIS_URL: redisUrl,
     DISCORD_PUBLIC_KEY: 'ab'.repeat(32),
+    NODE_ENV: 'test',
     REDIS_PREFIX: testRedisPrefix(),
   });
   const log = createLogger('silent');
@@ -60,6 +62,29 @@ describe('health', () => {
       checks: { postgres: 'ok', redis: 'unreachable' },
       failed: ['redis'],
     });
+  });
+});
+
+describe('readiness cache', () => {
+  it('answers probes for a second from one check, sharing the one in flight, then checks again', async () => {
+    const deps = depsWith(REDIS_URL);
+    let queries = 0;
+    const counted = deps.db.withPlugin({
+      transformQuery: (args) => {
+        queries++;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    });
+    const app = createApp({ ...deps, db: counted });
+    const burst = await Promise.all(Array.from({ length: 20 }, () => app.request('/readyz')));
+    for (let i = 0; i < 20; i++) burst.push(await app.request('/readyz'));
+    expect(burst.map((r) => r.status)).toEqual(Array(40).fill(200));
+    expect(queries).toBe(1);
+
+    await new Promise((r) => setTimeout(r, READINESS_TTL_MS + 50));
+    expect((await app.request('/readyz')).status).toBe(200);
+    expect(queries).toBe(2);
   });
 });
 

@@ -16,6 +16,8 @@ import { databaseUrl, REDIS_URL, testDbName } from '../helpers/env.ts';
 import { startServer } from '../helpers/server-process.ts';
 
 const KEY = 'ab'.repeat(32);
+// The standalone migrate reads the whole configuration, which needs GUILD_ID outside tests.
+const GUILD_ID = '123456789012345678';
 const created: string[] = [];
 
 function run(args: string[], env: Record<string, string>) {
@@ -98,7 +100,7 @@ describe('npm run migrate', () => {
   it('is idempotent and logs each step', async () => {
     const name = testDbName('mig');
     created.push(name);
-    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY };
+    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY, GUILD_ID };
     const first = await run(['db/migrate.ts'], env);
     expect(first.code).toBe(0);
     expect(first.out).toContain('created database');
@@ -114,6 +116,7 @@ describe('npm run migrate', () => {
       DATABASE_URL: 'postgres://coinhub:hunter2@127.0.0.1:1/coinhub',
       REDIS_URL,
       DISCORD_PUBLIC_KEY: KEY,
+      GUILD_ID,
     });
     expect(failed.code).toBe(1);
     expect(failed.out).toContain('migrate failed');
@@ -125,7 +128,7 @@ describe('npm run ledger:check', () => {
   it('prints one JSON line and exits by the ledger’s state', async () => {
     const name = testDbName('chk');
     created.push(name);
-    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY };
+    const env = { DATABASE_URL: databaseUrl(name), REDIS_URL, DISCORD_PUBLIC_KEY: KEY, GUILD_ID };
     expect((await run(['db/migrate.ts'], env)).code).toBe(0);
     const ok = await run(['scripts/ledger-check.ts', '--json'], { DATABASE_URL: env.DATABASE_URL });
     expect(ok.code).toBe(0);

@@ -6,7 +6,7 @@ import { FakeDiscordApi, type FakeDiscordOptions } from '../fakes/discord-api.ts
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from './db.ts';
 import { createDiscordSigner, type DiscordSigner } from './discord-signer.ts';
 import { REDIS_URL } from './env.ts';
-import { TEST_APPLICATION_ID } from './interactions.ts';
+import { TEST_APPLICATION_ID, TEST_GUILD_ID } from './interactions.ts';
 import { startServer, type ServerProcess } from './server-process.ts';
 
 export const TEST_BOT_TOKEN = 'test-bot-token.abc.def';
@@ -28,7 +28,7 @@ export interface InteractionServer {
 
 /**
  * The system-test rig: a fresh database, a Redis prefix, a fake Discord API and the real server as a child
- * process that trusts a generated signing key.
+ * process that trusts a generated signing key and serves TEST_GUILD_ID.
  */
 export async function startInteractionServer(
   options: { env?: Record<string, string>; discord?: Partial<FakeDiscordOptions> } = {},
@@ -53,6 +53,7 @@ export async function startInteractionServer(
     DISCORD_TOKEN: TEST_BOT_TOKEN,
     DISCORD_CLIENT_ID: TEST_APPLICATION_ID,
     TEST_CLOCK_OFFSET_FILE: clockFile,
+    GUILD_ID: TEST_GUILD_ID,
     ...options.env,
   });
   const post = (body: string, headers: Record<string, string>) =>

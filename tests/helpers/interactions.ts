@@ -25,6 +25,8 @@ export interface Actor {
   roles?: string[];
   /** Sent from a DM (no member, no guild). */
   dm?: boolean;
+  /** The guild the interaction comes from (default TEST_GUILD_ID). */
+  guildId?: string;
   bot?: boolean;
 }
 
@@ -50,10 +52,13 @@ const MEMBER_PERMISSIONS = PermissionFlagsBits.ViewChannel | PermissionFlagsBits
 
 function envelope(type: InteractionType, actor: Actor, data: unknown, extra: Record<string, unknown> = {}) {
   const user = discordUser(actor);
+  const guildId = actor.guildId ?? TEST_GUILD_ID;
+  // Discord names who authorised the app here: the guild (0) for a server install, the user (1) in a DM.
   const who = actor.dm
-    ? { user, context: 1 }
+    ? { user, context: 1, authorizing_integration_owners: { '1': user.id } }
     : {
-        guild_id: TEST_GUILD_ID,
+        guild_id: guildId,
+        authorizing_integration_owners: { '0': guildId },
         member: {
           user,
           roles: actor.roles ?? [],
@@ -78,7 +83,6 @@ function envelope(type: InteractionType, actor: Actor, data: unknown, extra: Rec
     app_permissions: '0',
     locale: 'en-US',
     entitlements: [],
-    authorizing_integration_owners: {},
     data,
     ...who,
     ...extra,
@@ -121,6 +125,16 @@ export function slashCommand(
         ? { options: opts }
         : {}),
     ...(Object.keys(users).length > 0 ? { resolved: { users } } : {}),
+  });
+}
+
+/** An autocomplete request while `actor` types `text` into the string option `option` of /`name`. */
+export function autocomplete(name: string, actor: Actor, option: string, text: string) {
+  return envelope(InteractionType.ApplicationCommandAutocomplete, actor, {
+    id: snowflake(),
+    name,
+    type: ApplicationCommandType.ChatInput,
+    options: [{ name: option, type: ApplicationCommandOptionType.String, value: text, focused: true }],
   });
 }
 

@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findUserByDiscordId } from '../../economy/users.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
-import { buttonClick, slashCommand } from '../helpers/interactions.ts';
+import { autocomplete, buttonClick, slashCommand } from '../helpers/interactions.ts';
 
 let rig: InteractionServer;
 beforeAll(async () => {
-  rig = await startInteractionServer({ env: { RATE_LIMIT_ACTIONS: '5', RATE_LIMIT_WINDOW_S: '2' } });
+  rig = await startInteractionServer({
+    env: { RATE_LIMIT_ACTIONS: '5', RATE_LIMIT_AUTOCOMPLETE: '8', RATE_LIMIT_WINDOW_S: '2' },
+  });
 });
 afterAll(async () => {
   await rig?.stop();
@@ -45,5 +48,26 @@ describe('per-user rate limit', () => {
       .where('discord_id', '=', flood.id)
       .executeTakeFirstOrThrow();
     expect(row.username).toBe('first');
+  });
+
+  it('autocomplete has its own looser limit, spends no action budget and never creates the user', async () => {
+    await rig.db.db
+      .insertInto('catalog_items')
+      .values({ name: 'Sword', kind: 'other', base_price: 10 })
+      .execute();
+    const typist = { id: '500000000000000004' };
+    const suggested = [];
+    for (let i = 0; i < 9; i++)
+      suggested.push((await rig.send(autocomplete('sell', typist, 'item', 'sw'))).body.data);
+    for (const data of suggested.slice(0, 8))
+      expect(data).toEqual({
+        choices: [expect.objectContaining({ name: expect.stringContaining('Sword') })],
+      });
+    expect(suggested[8]).toEqual({ choices: [] });
+    const user = await findUserByDiscordId(rig.db.db, typist.id);
+    expect(user).toBeUndefined();
+
+    const help = (await rig.send(buttonClick('hub:help', typist))).body;
+    expect(help.data).toMatchObject({ embeds: [expect.objectContaining({ title: 'How Coinhub works' })] });
   });
 });

@@ -44,6 +44,9 @@ describe('npm run register', () => {
     expect(NAMES).toEqual(expect.arrayContaining(['card', 'coins', 'daily', 'help', 'pay', 'setup']));
     const setup = fake.commands.get(TEST_GUILD_ID)!.find((c) => c.name === 'setup')!;
     expect(setup.default_member_permissions).toBe('8');
+    for (const command of fake.commands.get(TEST_GUILD_ID)!) {
+      expect(command, command.name).toMatchObject({ contexts: [0], integration_types: [0] });
+    }
     expect(fake.problems).toEqual([]);
 
     const second = await register();
@@ -60,12 +63,12 @@ describe('npm run register', () => {
   });
 
   it('registers globally with --global, and names what is missing otherwise', async () => {
-    const global = await register(['--global'], { GUILD_ID: '' });
+    const global = await register(['--global']);
     expect(global.stdout).toContain(`${N} commands registered globally`);
     expect(fake.commands.get('global')).toHaveLength(N);
     await expect(register([], { GUILD_ID: '' })).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/set GUILD_ID \(or pass --global\)/),
+      stderr: expect.stringMatching(/GUILD_ID is required/),
     });
     await expect(register([], { DISCORD_TOKEN: '' })).rejects.toMatchObject({
       stderr: expect.stringMatching(/DISCORD_TOKEN/),

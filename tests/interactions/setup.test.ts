@@ -123,27 +123,30 @@ describe('/setup', () => {
   });
 
   it('two admins running /setup at the same moment still create each channel once', async () => {
+    // A server of its own: the shared one is set up already, and Coinhub serves only its GUILD_ID.
     const guildId = '930000000000000001';
-    rig.discord.addGuild(guildId);
-    const payloads = [0, 1].map(() => ({
-      ...slashCommand('setup', admin, {}, 'channels'),
-      guild_id: guildId,
-    }));
-    await Promise.all(payloads.map((p) => rig.send(p)));
-    const outcomes = await Promise.all(
-      payloads.map((p) =>
-        waitFor(() => rig.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined),
-      ),
-    );
-    for (const o of outcomes) expect(o.content).toMatch(/Coinhub is set up/);
-    expect(outcomes.filter((o) => /Hub message posted/.test(o.content))).toHaveLength(1);
-    const names = rig.discord
-      .guildChannels(guildId)
-      .map((c) => c.name)
-      .sort();
-    expect(names).toEqual(['coin-hub', 'coin-transactions', 'leaderboard', 'shop']);
-    const hub = rig.discord.guildChannels(guildId).find((c) => c.name === 'coin-hub')!;
-    expect(rig.discord.channelMessages(hub.id)).toHaveLength(1);
+    const fresh = await startInteractionServer({ env: { GUILD_ID: guildId } });
+    try {
+      fresh.discord.addGuild(guildId);
+      const payloads = [0, 1].map(() => slashCommand('setup', { ...admin, guildId }, {}, 'channels'));
+      await Promise.all(payloads.map((p) => fresh.send(p)));
+      const outcomes = await Promise.all(
+        payloads.map((p) =>
+          waitFor(() => fresh.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined),
+        ),
+      );
+      for (const o of outcomes) expect(o.content).toMatch(/Coinhub is set up/);
+      expect(outcomes.filter((o) => /Hub message posted/.test(o.content))).toHaveLength(1);
+      const names = fresh.discord
+        .guildChannels(guildId)
+        .map((c) => c.name)
+        .sort();
+      expect(names).toEqual(['coin-hub', 'coin-transactions', 'leaderboard', 'shop']);
+      const hub = fresh.discord.guildChannels(guildId).find((c) => c.name === 'coin-hub')!;
+      expect(fresh.discord.channelMessages(hub.id)).toHaveLength(1);
+    } finally {
+      await fresh.stop();
+    }
   });
 
   it('tells the admin when Discord refuses for good (missing permissions)', async () => {

@@ -85,6 +85,7 @@ describe('order timers with two workers and racing sweepers', () => {
       DATABASE_URL: t.url,
       REDIS_URL,
       DISCORD_PUBLIC_KEY: '0'.repeat(64),
+      NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
     });
     const redis = createRedis(REDIS_URL, 'command', 'market-jobs-test');

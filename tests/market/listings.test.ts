@@ -144,9 +144,9 @@ describe('listings', () => {
     expect(err.code).toBe('listing_cap');
     await cancelListing(t.db, me(b), made[0]!.id);
     await createListing(t.db, settings, me(b), { title: 'One more', unitPrice: 10, quantity: 1 });
-    const open = await sellerListings(t.db, b);
-    expect(open).toHaveLength(settings.maxActiveListings);
-    expect(open.map((l) => l.id)).not.toContain(made[0]!.id);
+    const open = await sellerListings(t.db, b, { pageSize: 25 });
+    expect(open.listings).toHaveLength(settings.maxActiveListings);
+    expect(open.listings.map((l) => l.id)).not.toContain(made[0]!.id);
   });
 
   it('the cap holds under concurrent creation', async () => {
@@ -250,5 +250,31 @@ describe('listings', () => {
     expect(found.length).toBeGreaterThan(0);
     expect(found.every((l) => l.title.startsWith('Rush'))).toBe(true);
     expect(await searchListings(t.db, '%')).toEqual([]);
+  });
+  it("pages a seller's open listings in SQL; sold-out and ended ones are not open", async () => {
+    const [seller] = await fundedUsers(t.db, 1, 0, 500_000_000_000_000_000n);
+    const made = [];
+    for (let i = 0; i < 3; i++)
+      made.push(
+        await createListing(t.db, settings, me(seller!), { title: `Page ${i}`, unitPrice: 7, quantity: 1 }),
+      );
+    await pauseListing(t.db, me(seller!), made[1]!.id);
+    await t.db
+      .updateTable('listings')
+      .set({ state: 'sold_out', quantity_left: 0 })
+      .where('id', '=', made[2]!.id)
+      .execute();
+
+    const first = await sellerListings(t.db, seller!, { page: 1, pageSize: 1 });
+    expect(first).toMatchObject({ page: 1, pages: 2, total: 2 });
+    expect(first.listings.map((l) => l.id)).toEqual([made[1]!.id]);
+    const past = await sellerListings(t.db, seller!, { page: 99, pageSize: 1 });
+    expect(past).toMatchObject({ page: 2, pages: 2, total: 2 });
+    expect(past.listings.map((l) => l.id)).toEqual([made[0]!.id]);
+    const everything = await sellerListings(t.db, seller!, { pageSize: 25 });
+    expect(everything.listings.map((l) => l.id)).not.toContain(made[2]!.id);
+
+    // A sold-out listing no longer takes one of the seller's slots either.
+    await createListing(t.db, settings, me(seller!), { title: 'Page 3', unitPrice: 7, quantity: 1 });
   });
 });

@@ -32,6 +32,7 @@ beforeAll(async () => {
     DATABASE_URL: databaseUrl(t.name),
     REDIS_URL,
     DISCORD_PUBLIC_KEY: '0'.repeat(64),
+    GUILD_ID: '900000000000000001',
     ESCROW_TIMEOUT_MIN: '60',
   });
   queues = new Queues(redis, `${testRedisPrefix()}:bull`, log);

@@ -1,6 +1,6 @@
 import {
   ApplicationCommandOptionType,
-  InteractionContextType,
+  PermissionFlagsBits,
   type APIApplicationCommandInteractionDataBasicOption,
   type APIChatInputApplicationCommandInteraction,
   type APIUser,
@@ -38,7 +38,9 @@ const reasonOption = (required: boolean) => ({
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
   name: 'admin',
   description: 'Adjust balances and freeze wallets (Coinhub admins and moderators)',
-  contexts: [InteractionContextType.Guild],
+  // Discord shows it to members who may time out others (moderators) and Administrators; a server can grant it to
+  // other roles under Server Settings > Integrations. The economy still checks the Coinhub role on every use.
+  default_member_permissions: PermissionFlagsBits.ModerateMembers.toString(),
   options: [
     {
       type: ApplicationCommandOptionType.Subcommand,

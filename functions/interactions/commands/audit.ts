@@ -1,6 +1,6 @@
 import {
   ApplicationCommandOptionType,
-  InteractionContextType,
+  PermissionFlagsBits,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
 import { renderAuditList } from '../../../discord/views/audit.ts';
@@ -16,7 +16,9 @@ import type { Command } from '../types.ts';
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
   name: 'audit',
   description: "A player's recent audit entries (Coinhub admins and moderators)",
-  contexts: [InteractionContextType.Guild],
+  // Discord shows it to members who may time out others (moderators) and Administrators; a server can grant it to
+  // other roles under Server Settings > Integrations. The economy still checks the Coinhub role on every use.
+  default_member_permissions: PermissionFlagsBits.ModerateMembers.toString(),
   options: [
     { type: ApplicationCommandOptionType.User, name: 'user', description: 'Whose entries', required: true },
     {

@@ -1,6 +1,5 @@
 import {
   ApplicationCommandOptionType,
-  InteractionContextType,
   PermissionFlagsBits,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord-api-types/v10';
@@ -17,7 +16,6 @@ const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
   name: 'setup',
   description: 'Create or repair the Coinhub channels and the hub message (admins)',
   default_member_permissions: PermissionFlagsBits.Administrator.toString(),
-  contexts: [InteractionContextType.Guild],
   options: [
     {
       type: ApplicationCommandOptionType.Subcommand,

@@ -3,6 +3,7 @@ import {
   renderEndPrompt,
   renderListingControls,
   renderSellerListings,
+  SELLER_PAGE_SIZE,
   repriceModal,
   type ListingScope,
 } from '../../../discord/views/market.ts';
@@ -30,8 +31,11 @@ type ListingActor = Exclude<Actor, { kind: 'system' }>;
 /** A page of /listings: the player's open listings, or for members who may manage the market the official ones. */
 export async function sellerPage(ctx: InteractionContext, scope: ListingScope, page: number) {
   if (scope === 'official') await requireRole(ctx, 'market.manage');
-  const listings = await sellerListings(ctx.deps.db, scope === 'official' ? null : ctx.user.id);
-  return renderSellerListings(listings, page, scope, scope === 'official' ? null : ctx.user.discordId);
+  const listings = await sellerListings(ctx.deps.db, scope === 'official' ? null : ctx.user.id, {
+    page,
+    pageSize: SELLER_PAGE_SIZE,
+  });
+  return renderSellerListings(listings, scope, scope === 'official' ? null : ctx.user.discordId);
 }
 
 /**
