@@ -17,7 +17,7 @@ import { createDiscordSigner } from '../tests/helpers/discord-signer.ts';
 import { buttonClick, TEST_GUILD_ID } from '../tests/helpers/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
-import { dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
+import { benchServerEnv, dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
@@ -106,12 +106,7 @@ async function main() {
   const serve = async (url: string) => {
     const server = await startServer(
       {
-        NODE_ENV: 'production',
-        ROLE: 'all',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: url,
-        REDIS_URL,
-        REDIS_PREFIX: REDIS_PREFIX,
+        ...benchServerEnv(url, REDIS_URL, REDIS_PREFIX),
         DISCORD_PUBLIC_KEY: signer.publicKeyHex,
         GUILD_ID: TEST_GUILD_ID,
         // The limiter still runs on every request; the bench's users click far more often than people do.

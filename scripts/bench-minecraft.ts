@@ -16,7 +16,7 @@ import { checkLedger } from '../economy/ledger-check.ts';
 import { signWebhook } from '../minecraft/signing.ts';
 import { freePort, startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
-import { dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
+import { benchServerEnv, dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_minecraft';
@@ -69,12 +69,7 @@ async function main() {
 
   const server = await startServer(
     {
-      NODE_ENV: 'production',
-      ROLE: 'all',
-      LOG_LEVEL: 'warn',
-      DATABASE_URL: url,
-      REDIS_URL,
-      REDIS_PREFIX,
+      ...benchServerEnv(url, REDIS_URL, REDIS_PREFIX),
       DISCORD_PUBLIC_KEY: '0'.repeat(64),
       GUILD_ID: '900000000000000001',
       REDEMPTION_WEBHOOK_SECRET: SECRET,

@@ -29,6 +29,16 @@ export function serverEntry(): string[] {
   return [...profile, `${BUILD_DIR}/functions/server.js`];
 }
 
+/** The environment every benchmark's server starts with: production mode, API and worker in one process. */
+export const benchServerEnv = (databaseUrl: string, redisUrl: string, redisPrefix: string) => ({
+  NODE_ENV: 'production',
+  ROLE: 'all',
+  LOG_LEVEL: 'warn',
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  REDIS_PREFIX: redisPrefix,
+});
+
 /** Removes a run's Redis keys (queues, rate-limit counters, tokens) under `prefix`. */
 export async function dropRedisKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl);
