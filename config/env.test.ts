@@ -32,6 +32,8 @@ describe('config', () => {
     [{ ROLE: 'web' }, 'ROLE'],
     [{ PORT: '70000' }, 'PORT'],
     [{ DAILY_TIMEZONE: 'Mars/Olympus' }, 'DAILY_TIMEZONE must be an IANA time zone'],
+    [{ MARKET_FEE: '99.995' }, 'MARKET_FEE must be below 100'],
+    [{ MARKET_FEE: '100' }, 'MARKET_FEE must be below 100'],
     [{ GUILD_ID: undefined }, 'GUILD_ID is required'],
     [{ GUILD_ID: undefined, NODE_ENV: 'production' }, 'GUILD_ID is required'],
     [{ GUILD_ID: 'my-server' }, 'GUILD_ID must be a Discord snowflake'],

@@ -48,6 +48,8 @@ export const envSchema = z.object({
     .optional(),
   DISCORD_CLIENT_SECRET: optionalString,
   DISCORD_API_BASE: url(['http', 'https']).default('https://discord.com/api'),
+  /** Where the panel's login sends the browser for Discord's authorize page. */
+  DISCORD_OAUTH_BASE: url(['http', 'https']).default('https://discord.com'),
   /** The one Discord server this installation serves; required except under NODE_ENV=test (see parseConfig). */
   GUILD_ID: z
     .string()
@@ -58,6 +60,10 @@ export const envSchema = z.object({
   PANEL_BASE_URL: url(['http', 'https']).default('http://localhost:8787'),
   JWT_SECRET: optionalString,
   SESSION_SECRET: optionalString,
+  /** Panel logins (login and callback requests) per client IP per minute. */
+  AUTH_RATE_LIMIT_PER_MIN: int(1, 10_000).default(20),
+  /** /api calls per session or API token per minute. */
+  API_RATE_LIMIT_PER_MIN: int(1, 100_000).default(600),
 
   MINECRAFT_API_URL: url(['http', 'https']).optional(),
   MINECRAFT_API_KEY: optionalString,
@@ -68,7 +74,16 @@ export const envSchema = z.object({
   MINECRAFT_REWARD_DAILY_CAP: int(1, 1_000_000_000).default(1000),
   MINECRAFT_SWEEP_EVERY_S: int(5, 3600).default(60),
 
-  MARKET_FEE: z.coerce.number().min(0).lt(100).default(5),
+  // The market reads the fee to two decimals (basis points); what it reads must stay below 100 %, or every
+  // sale would pay the seller nothing and stay in escrow.
+  MARKET_FEE: z.coerce
+    .number()
+    .min(0)
+    .refine(
+      (pct) => Math.round(pct * 100) < 10_000,
+      'must be below 100 (read to two decimals: 99.99 at most)',
+    )
+    .default(5),
   PRICE_FLOOR_PCT: percent.default(50),
   PRICE_CEILING_PCT: z.coerce.number().min(100).max(100_000).optional(),
   ESCROW_TIMEOUT_MIN: int(1, 60 * 24 * 30).default(1440),

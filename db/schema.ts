@@ -179,7 +179,13 @@ export interface OrdersTable {
   completed_at: NullableTimestamp;
   refunded_at: NullableTimestamp;
   refund_reason:
-    'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'delivery_failed' | null;
+    | 'seller_cancelled'
+    | 'buyer_cancelled'
+    | 'admin_refund'
+    | 'escrow_expired'
+    | 'restricted_item'
+    | 'delivery_failed'
+    | null;
   disputed_at: NullableTimestamp;
   dispute_reason: string | null;
   role_granted_at: NullableTimestamp;
@@ -289,6 +295,17 @@ export interface MinecraftVouchersTable {
   updated_at: Timestamp;
 }
 
+export interface ApiTokensTable {
+  id: ColumnType<string, string | undefined, never>;
+  user_id: BigIntColumn;
+  name: string;
+  scope: 'read' | 'write';
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  expires_at: ColumnType<Date, Date | string, never>;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  revoked_by: BigIntColumn | null;
+}
+
 export interface Database {
   users: UsersTable;
   accounts: AccountsTable;
@@ -312,4 +329,5 @@ export interface Database {
   minecraft_quest_counters: MinecraftQuestCountersTable;
   minecraft_players: MinecraftPlayersTable;
   minecraft_vouchers: MinecraftVouchersTable;
+  api_tokens: ApiTokensTable;
 }

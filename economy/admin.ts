@@ -1,18 +1,17 @@
 import { transact, type Db, type Tx } from '../db/client.ts';
-import { auditAction, type AuditEntry, type AuditSource } from './audit.ts';
+import { auditAction, type AuditEntry } from './audit.ts';
 import { AppError } from './errors.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS, type TransferOp } from './ledger.ts';
-import { parseRoleMap, requirePermission, ROLES, roleMapSchema, type Role, type RoleMap } from './rbac.ts';
-
-/** Who takes an admin action, and from where; every action records this in the audit log. */
-export interface AdminActor {
-  /** The acting user; null only for the system or the CLI without a user. */
-  userId: string | null;
-  role: Role | null;
-  source: AuditSource;
-  /** The Discord interaction id or the panel's request id. */
-  requestId: string | null;
-}
+import {
+  can,
+  parseRoleMap,
+  requirePermission,
+  ROLES,
+  roleMapSchema,
+  type Actor,
+  type Role,
+  type RoleMap,
+} from './rbac.ts';
 
 export interface AdminDeps {
   db: Db;
@@ -28,6 +27,9 @@ function checkReason(reason: string | undefined | null, required: boolean): stri
     throw new AppError('reason_too_long', `Keep the reason under ${MAX_REASON} characters.`);
   return text.length > 0 ? text : null;
 }
+
+/** The acting member's user id, recorded on the transfers and rows they cause; none for the system. */
+const actingUser = (actor: Actor): string | undefined => (actor.kind === 'member' ? actor.userId : undefined);
 
 const userNotFound = () => new AppError('user_not_found', 'That user has no Coinhub wallet yet.', 404);
 
@@ -65,10 +67,10 @@ export interface AdjustResult {
  */
 export async function adjustBalance(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   input: AdjustInput,
 ): Promise<AdjustResult> {
-  requirePermission(actor.role, 'balance.adjust');
+  requirePermission(actor, 'balance.adjust');
   const reason = checkReason(input.reason, true)!;
   const amount = input.amount;
   if (!Number.isSafeInteger(amount) || amount === 0 || Math.abs(amount) > MAX_AMOUNT) {
@@ -86,7 +88,7 @@ export async function adjustBalance(
     force: true,
     reason: 'admin_adjust',
     memo: reason,
-    actor: actor.userId ?? undefined,
+    actor: actingUser(actor),
   };
   return transact(deps.db, async (trx) => {
     await lockUser(trx, input.userId);
@@ -122,19 +124,26 @@ export interface FreezeResult {
 /** Freezes a wallet: its owner can neither spend nor receive until unfrozen. One transaction, one audit row. */
 export async function freezeUser(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   input: { userId: string; reason: string },
 ): Promise<FreezeResult> {
-  requirePermission(actor.role, 'user.freeze');
+  requirePermission(actor, 'user.freeze');
   const reason = checkReason(input.reason, true)!;
-  if (actor.userId === input.userId) throw new AppError('freeze_self', 'You cannot freeze your own wallet.');
+  if (actingUser(actor) === input.userId)
+    throw new AppError('freeze_self', 'You cannot freeze your own wallet.');
   return transact(deps.db, async (trx) => {
     const user = await lockUser(trx, input.userId);
     if (user.frozen) return { changed: false, frozen: true, audit: null };
     const at = deps.now();
     await trx
       .updateTable('users')
-      .set({ frozen: true, frozen_reason: reason, frozen_at: at, frozen_by: actor.userId, updated_at: at })
+      .set({
+        frozen: true,
+        frozen_reason: reason,
+        frozen_at: at,
+        frozen_by: actingUser(actor) ?? null,
+        updated_at: at,
+      })
       .where('id', '=', input.userId)
       .execute();
     const audit = await auditAction(trx, actor, {
@@ -151,10 +160,10 @@ export async function freezeUser(
 /** Unfreezes a wallet, restoring spending and receiving. One transaction, one audit row. */
 export async function unfreezeUser(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   input: { userId: string; reason?: string | null },
 ): Promise<FreezeResult> {
-  requirePermission(actor.role, 'user.freeze');
+  requirePermission(actor, 'user.freeze');
   const reason = checkReason(input.reason, false);
   return transact(deps.db, async (trx) => {
     const user = await lockUser(trx, input.userId);
@@ -246,10 +255,10 @@ async function reversedSoFar(trx: Tx, transferId: string): Promise<number> {
  */
 export async function refundTransfer(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   input: { transferId: string; reason?: string | null },
 ): Promise<RefundResult> {
-  requirePermission(actor.role, 'tx.refund');
+  requirePermission(actor, 'tx.refund');
   const reason = checkReason(input.reason, false);
   return transact(deps.db, async (trx) => {
     const t = await findTransfer(trx, input.transferId);
@@ -277,8 +286,9 @@ export async function refundTransfer(
         409,
       );
     }
+    await assertMayRefund(trx, actor, t);
     const now = deps.now();
-    const base = { reason: 'refund', memo: reason ?? undefined, actor: actor.userId ?? undefined };
+    const base = { reason: 'refund', memo: reason ?? undefined, actor: actingUser(actor) };
 
     if (t.phase === 'pending' && t.state === 'pending') {
       const [r] = await applyInTransaction(
@@ -369,13 +379,35 @@ export async function refundTransfer(
   });
 }
 
-function auditRefund(
-  trx: Tx,
-  actor: AdminActor,
-  t: TransferRow,
-  result: RefundResult,
-  reason: string | null,
-) {
+/**
+ * A refund that pays the acting member back (they are a party to the transaction, or to the hold it settles),
+ * or that undoes a mint or burn, is a balance adjustment in disguise: it needs `balance.adjust` as well.
+ */
+async function assertMayRefund(trx: Tx, actor: Actor, t: TransferRow): Promise<void> {
+  if (can(actor, 'balance.adjust')) return;
+  if (t.reason === 'admin_adjust') {
+    throw new AppError(
+      'forbidden',
+      'Reversing a mint or burn needs a Coinhub role that may adjust balances.',
+      403,
+    );
+  }
+  if (actor.kind !== 'member') return;
+  const parties = [t.debit_account_id, t.credit_account_id].map(String);
+  if (t.pending_id !== null) {
+    const hold = await findTransfer(trx, String(t.pending_id));
+    if (hold) parties.push(String(hold.debit_account_id), String(hold.credit_account_id));
+  }
+  if (parties.includes(actor.userId)) {
+    throw new AppError(
+      'refund_own',
+      'You cannot refund a transaction you are a party to; ask an admin.',
+      403,
+    );
+  }
+}
+
+function auditRefund(trx: Tx, actor: Actor, t: TransferRow, result: RefundResult, reason: string | null) {
   return auditAction(trx, actor, {
     action: 'tx.refund',
     target: { type: 'transfer', id: t.id },
@@ -390,10 +422,10 @@ const MAX_NOTE = 500;
 /** Attaches a note to a transaction (shown on its feed entry). One audit row; a repeated request adds none. */
 export async function noteTransfer(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   input: { transferId: string; note: string },
 ): Promise<AuditEntry> {
-  requirePermission(actor.role, 'tx.note');
+  requirePermission(actor, 'tx.note');
   const note = input.note.trim();
   if (note.length === 0) throw new AppError('note_empty', 'The note is empty.');
   if (note.length > MAX_NOTE) throw new AppError('note_too_long', `Keep notes under ${MAX_NOTE} characters.`);
@@ -431,10 +463,10 @@ export interface RoleMapChange {
  */
 export async function changeRoleMap(
   deps: AdminDeps,
-  actor: AdminActor,
+  actor: Actor,
   change: RoleMapChange,
 ): Promise<{ changed: boolean; roleMap: RoleMap }> {
-  requirePermission(actor.role, 'roles.change');
+  requirePermission(actor, 'roles.change');
   if (!ROLES.includes(change.role)) throw new AppError('invalid_role', `Roles are ${ROLES.join(', ')}.`);
   if (!/^\d{15,21}$/.test(change.discordRoleId))
     throw new AppError('invalid_role', 'That is not a Discord role.');

@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/client.ts';
+import type { Actor } from './rbac.ts';
 
 export type AuditSource = 'discord' | 'panel' | 'system' | 'cli';
 
@@ -40,26 +41,18 @@ export interface AuditEntry {
 
 const json = (value: unknown): string | null => (value === undefined ? null : JSON.stringify(value));
 
-/** Who took an action, as every admin action carries it (see AdminActor in economy/admin.ts). */
-export interface AuditActor {
-  userId: string | null;
-  role: string | null;
-  source: AuditSource;
-  requestId?: string | null;
-}
-
-/** Appends the row for an action `actor` took. */
+/** Appends the row for an action `actor` took (the system is recorded without a user or role). */
 export function auditAction(
   db: Db | Tx,
-  actor: AuditActor,
+  actor: Actor,
   entry: Pick<AuditInput, 'action' | 'target' | 'before' | 'after' | 'reason'>,
 ): Promise<AuditEntry> {
   return appendAudit(db, {
     ...entry,
-    actorId: actor.userId,
-    actorRole: actor.role,
+    actorId: actor.kind === 'member' ? actor.userId : null,
+    actorRole: actor.kind === 'member' ? actor.role : null,
     source: actor.source,
-    requestId: actor.requestId ?? null,
+    requestId: actor.requestId,
   });
 }
 

@@ -27,6 +27,25 @@ interface Queued<Req, Res> {
   reject: (e: unknown) => void;
 }
 
+/**
+ * Forms one batch: returns a fresh test that says, request by request in queue order, whether the request may
+ * join the batch being formed (it has seen the ones admitted before). The rest wait for a later batch.
+ */
+export type BatchPlan<Req> = () => (req: Req) => boolean;
+
+/** A plan under which requests with the same key never share a batch. */
+export function distinctBy<Req>(key: (req: Req) => string): BatchPlan<Req> {
+  return () => {
+    const seen = new Set<string>();
+    return (req) => {
+      const k = key(req);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    };
+  };
+}
+
 export interface BatcherOptions {
   /** Batches in flight at once; further requests wait and join the next batch. */
   maxInFlight?: number;
@@ -38,9 +57,9 @@ export interface BatcherOptions {
 
 /**
  * Groups concurrent requests into one database transaction each, so a burst shares one commit instead of
- * paying for one per request. Requests with the same conflict key never share a batch. Every request
- * still commits atomically: the batch function refuses a request by returning an error outcome, without
- * writing anything for it.
+ * paying for one per request. The batch plan keeps conflicting requests (two claims of one user) apart.
+ * Every request still commits atomically: the batch function refuses a request by returning an error outcome,
+ * without writing anything for it.
  */
 export class TxBatcher<Req, Res> {
   private queue: Queued<Req, Res>[] = [];
@@ -56,7 +75,7 @@ export class TxBatcher<Req, Res> {
     private readonly db: Db,
     /** `attempt` counts from 1; a rerun after a conflict may choose a more careful plan. */
     private readonly run: (trx: Tx, reqs: Req[], attempt: number) => Promise<Outcome<Res>[]>,
-    private readonly conflictKey: (req: Req) => string,
+    private readonly plan: BatchPlan<Req>,
     options: BatcherOptions = {},
   ) {
     this.maxInFlight = options.maxInFlight ?? 3;
@@ -75,15 +94,12 @@ export class TxBatcher<Req, Res> {
 
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const keys = new Set<string>();
+      const admit = this.plan();
       const batch: Queued<Req, Res>[] = [];
       const rest: Queued<Req, Res>[] = [];
       for (const q of this.queue) {
-        const key = this.conflictKey(q.req);
-        if (batch.length < this.maxBatch && !keys.has(key)) {
-          keys.add(key);
-          batch.push(q);
-        } else rest.push(q);
+        if (batch.length < this.maxBatch && admit(q.req)) batch.push(q);
+        else rest.push(q);
       }
       this.queue = rest;
       this.inFlight++;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/client.ts';
 import { AppError } from './errors.ts';
-import { RequestFailed, TxBatcher, type Outcome } from './batcher.ts';
+import { distinctBy, RequestFailed, TxBatcher, type Outcome } from './batcher.ts';
 import { applyInTransaction, LedgerRefusal, MAX_AMOUNT, SYSTEM_ACCOUNTS } from './ledger.ts';
 import { addDays, assertTimeZone, dayOf, nextDayStart, startOfDate } from './time.ts';
 
@@ -193,7 +193,12 @@ export async function claimDaily(db: Db, userId: string, rules: DailyRules, now:
   if (!/^[0-9]{1,18}$/.test(userId)) throw new AppError('unknown_user', 'That user does not exist.', 404);
   let batcher = batchers.get(db);
   if (!batcher) {
-    batcher = new TxBatcher(db, claimBatch, (r) => r.userId, { maxInFlight: 2 });
+    batcher = new TxBatcher(
+      db,
+      claimBatch,
+      distinctBy((r) => r.userId),
+      { maxInFlight: 2 },
+    );
     batchers.set(db, batcher);
   }
   return batcher.submit({ userId, rules, now, today: dayOf(now, rules.timeZone) });

@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db, Tx } from '../db/client.ts';
+import { transact, type Db, type Tx } from '../db/client.ts';
 import { isRefundable } from './admin.ts';
 import { SYSTEM_ACCOUNTS } from './ledger.ts';
 
@@ -379,7 +379,7 @@ export async function recordFeedMessage(
   message: { channelId: string; messageId: string; nonce: string },
 ): Promise<void> {
   const plan = cursor.plan!;
-  await db.transaction().execute(async (trx) => {
+  await transact(db, async (trx) => {
     await trx
       .insertInto('feed_messages')
       .values({

@@ -71,7 +71,9 @@ export async function saveGuildLayout(db: Db | Tx, guildId: string, ids: GuildLa
 
 /**
  * Runs `fn` in a transaction holding the guild's layout lock (a transaction-scoped advisory lock), so two
- * /setup runs for one guild, from any worker, never interleave and create channels twice.
+ * /setup runs for one guild, from any worker, never interleave and create channels twice. Not retried like
+ * `transact`: `fn` calls Discord, which a rerun would repeat, and its one write (the layout upsert, under
+ * the lock) cannot deadlock.
  */
 export async function withGuildLayoutLock<T>(
   db: Db,

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import { isRetryableError, retrying, type Db, type Tx } from '../db/client.ts';
-import { onceThisTurn } from '../db/coalesce.ts';
+import type { Db, Tx } from '../db/client.ts';
+import { TxBatcher, type BatchPlan, type BatcherOptions } from './batcher.ts';
 import { AppError } from './errors.ts';
 
 /** System accounts have fixed ids; a user's wallet has the user's id. */
@@ -175,48 +175,35 @@ function toResult(row: Row): LedgerResult {
 const isUserAccount = (id: string) => Number(id) >= 1000;
 
 /**
- * Greedily picks, in order, the operations that may share one ledger_apply batch: no shared key, debited
+ * The operations that may share one ledger_apply call, picked greedily in order: no shared key, debited
  * wallet, hold or reversed transfer, and no debit of a wallet credited earlier in the batch (see the
- * migration that creates ledger_apply). The rest wait for a later batch, in their order.
+ * migration that creates ledger_apply). The rest wait for a later call, in their order.
  */
-class BatchPlan {
-  private readonly keys = new Set<string>();
-  private readonly debited = new Set<string>();
-  private readonly credited = new Set<string>();
-  private readonly refs = new Set<string>();
-
-  admit(op: LedgerOp): boolean {
+export const ledgerBatchPlan: BatchPlan<LedgerOp> = () => {
+  const keys = new Set<string>();
+  const debited = new Set<string>();
+  const credited = new Set<string>();
+  const refs = new Set<string>();
+  return (op) => {
     const debit = op.op === 'transfer' || op.op === 'hold' ? op.debit : undefined;
     const credit = op.op === 'transfer' || op.op === 'post' ? op.credit : undefined;
     const ref =
       op.op === 'post' || op.op === 'void' ? op.pendingId : op.op === 'transfer' ? op.reverses : undefined;
-    if (this.keys.has(op.key)) return false;
-    if (debit && isUserAccount(debit) && (this.debited.has(debit) || this.credited.has(debit))) return false;
-    if (ref && this.refs.has(ref)) return false;
-    this.keys.add(op.key);
-    if (debit) this.debited.add(debit);
-    if (credit) this.credited.add(credit);
-    if (ref) this.refs.add(ref);
+    if (keys.has(op.key)) return false;
+    if (debit && isUserAccount(debit) && (debited.has(debit) || credited.has(debit))) return false;
+    if (ref && refs.has(ref)) return false;
+    keys.add(op.key);
+    if (debit) debited.add(debit);
+    if (credit) credited.add(credit);
+    if (ref) refs.add(ref);
     return true;
-  }
-}
+  };
+};
 
-/** Splits `items` into the next batch and the rest, preserving order. */
-function takeBatch<T>(items: T[], opOf: (item: T) => LedgerOp, max: number): [T[], T[]] {
-  const plan = new BatchPlan();
-  const batch: T[] = [];
-  const rest: T[] = [];
-  for (const item of items) {
-    if (batch.length < max && plan.admit(opOf(item))) batch.push(item);
-    else rest.push(item);
-  }
-  return [batch, rest];
-}
-
-async function runLedgerApply(executor: Tx | Db, ops: LedgerOp[], now: Date): Promise<Row[]> {
+async function runLedgerApply(trx: Tx, ops: LedgerOp[], now: Date): Promise<Row[]> {
   const { rows } =
     await sql<Row>`select * from ledger_apply(${JSON.stringify(ops.map(toJson))}::jsonb, ${now})`.execute(
-      executor,
+      trx,
     );
   return rows;
 }
@@ -225,16 +212,19 @@ async function runLedgerApply(executor: Tx | Db, ops: LedgerOp[], now: Date): Pr
  * Applies operations inside the caller's transaction, in order, as few batches as the batching rules allow.
  * Invalid operations are refused in TS and never reach SQL. The caller's transaction may fail with a
  * serialization failure (a concurrent use of the same key) or a deadlock: run it with `transact` from
- * db/client.ts, which retries it.
+ * db/client.ts or a `TxBatcher`, which retry it.
  */
-export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
+export async function applyInTransaction(trx: Tx, ops: LedgerOp[], now: Date): Promise<LedgerResult[]> {
   const results: (LedgerResult | undefined)[] = ops.map((op) => {
     const bad = validate(op);
     return bad ? refused(bad) : undefined;
   });
   let remaining = ops.flatMap((_op, i) => (results[i] ? [] : [i]));
   while (remaining.length > 0) {
-    const [batch, rest] = takeBatch(remaining, (i) => ops[i]!, Number.POSITIVE_INFINITY);
+    const admit = ledgerBatchPlan();
+    const batch: number[] = [];
+    const rest: number[] = [];
+    for (const i of remaining) (admit(ops[i]!) ? batch : rest).push(i);
     const rows = await runLedgerApply(
       trx,
       batch.map((i) => ops[i]!),
@@ -251,51 +241,43 @@ export async function applyInTransaction(trx: Tx | Db, ops: LedgerOp[], now: Dat
   return results as LedgerResult[];
 }
 
-export interface LedgerOptions {
+export interface LedgerOptions extends BatcherOptions {
+  /** The clock that stamps each batch. */
   now?: () => Date;
-  /** Batches in flight at once; further operations queue and go in the next batch. */
-  maxInFlight?: number;
-  maxBatch?: number;
-  maxAttempts?: number;
-}
-
-interface Queued {
-  op: LedgerOp;
-  resolve: (r: LedgerResult) => void;
-  reject: (e: unknown) => void;
 }
 
 /**
- * The ledger. Concurrent operations are grouped into batches that each commit as one statement, so a
- * commit (and its WAL flush) is shared by every operation that arrived while the previous batch ran.
+ * Ledger operations that each stand alone (no other write joins them), batched by the production batcher:
+ * concurrent operations share one transaction through `TxBatcher`, each applied by `applyInTransaction`, as
+ * the daily claim and the market apply theirs. A refusal writes nothing for its operation and leaves the
+ * rest of the batch to commit. The tests, the seeding and `npm run bench:ledger` move coins through this.
  */
 export class Ledger {
-  readonly now: () => Date;
-  private readonly maxInFlight: number;
-  private readonly maxBatch: number;
-  private readonly maxAttempts: number;
-  private queue: Queued[] = [];
-  private inFlight = 0;
-  private readonly schedule = onceThisTurn(() => this.pump());
+  private readonly batcher: TxBatcher<LedgerOp, Applied>;
 
-  constructor(
-    private readonly db: Db,
-    options: LedgerOptions = {},
-  ) {
-    this.now = options.now ?? (() => new Date());
-    this.maxInFlight = options.maxInFlight ?? 2;
-    this.maxBatch = options.maxBatch ?? 64;
-    this.maxAttempts = options.maxAttempts ?? 8;
+  constructor(db: Db, { now = () => new Date(), ...batching }: LedgerOptions = {}) {
+    this.batcher = new TxBatcher(
+      db,
+      async (trx, ops) =>
+        (await applyInTransaction(trx, ops, now())).map((r) =>
+          r.ok ? { ok: true, value: r } : { ok: false, error: new LedgerRefusal(r.code) },
+        ),
+      ledgerBatchPlan,
+      { maxInFlight: 2, ...batching },
+    );
   }
 
   /** Applies one operation; resolves with its result (a refusal is a result, not an exception). */
-  submit(op: LedgerOp): Promise<LedgerResult> {
+  async submit(op: LedgerOp): Promise<LedgerResult> {
     const bad = validate(op);
-    if (bad) return Promise.resolve(refused(bad));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ op, resolve, reject });
-      this.schedule();
-    });
+    if (bad) return refused(bad);
+    try {
+      return await this.batcher.submit(op);
+    } catch (err) {
+      if (err instanceof LedgerRefusal) return refused(err.refusal);
+      if (err instanceof AppError && err.code === 'busy') return refused('busy');
+      throw err;
+    }
   }
 
   /** Applies one operation; throws LedgerRefusal when refused. */
@@ -324,49 +306,5 @@ export class Ledger {
   /** A compensating transfer that undoes (part of) `reverses`, e.g. an admin refund. */
   reverse(op: Omit<TransferOp, 'op' | 'reverses'> & { reverses: string }): Promise<Applied> {
     return this.apply({ ...op, op: 'transfer', force: true });
-  }
-
-  private pump(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const [batch, rest] = takeBatch(this.queue, (q) => q.op, this.maxBatch);
-      this.queue = rest;
-      this.inFlight++;
-      void this.runBatch(batch).finally(() => {
-        this.inFlight--;
-        this.schedule();
-      });
-    }
-  }
-
-  private async runBatch(batch: Queued[]): Promise<void> {
-    try {
-      const rows = await retrying(
-        () =>
-          runLedgerApply(
-            this.db,
-            batch.map((q) => q.op),
-            this.now(),
-          ),
-        { attempts: this.maxAttempts },
-      );
-      const deferred: Queued[] = [];
-      for (const row of rows) {
-        const q = batch[row.idx]!;
-        if (row.code === 'defer') deferred.push(q);
-        else q.resolve(toResult(row));
-      }
-      // A deferred operation goes first in the next batch: its wallet was credited earlier in this one.
-      this.queue.unshift(...deferred);
-    } catch (err) {
-      if (batch.length > 1 && !isRetryableError(err)) {
-        // One operation broke the statement; run each alone so the others still succeed.
-        await Promise.all(batch.map((q) => this.runBatch([q])));
-        return;
-      }
-      for (const q of batch) {
-        if (isRetryableError(err)) q.resolve(refused('busy'));
-        else q.reject(err);
-      }
-    }
   }
 }

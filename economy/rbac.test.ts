@@ -1,31 +1,51 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../tests/helpers/db.ts';
 import {
   ACTIONS,
+  GRANTEES,
   ROLES,
   can,
+  memberRole,
   parseRoleMap,
   requirePermission,
   resolveRole,
+  systemActor,
   type Action,
+  type Actor,
+  type Grantee,
   type Role,
 } from './rbac.ts';
 
 // The matrix as the product defines it, written out independently of PERMISSIONS: Y = allowed.
-//                                   owner admin  mod  viewer
-const EXPECTED: Record<Action, [string, string, string, string]> = {
-  'feed.view': ['Y', 'Y', 'Y', 'Y'],
-  'audit.view': ['Y', 'Y', 'Y', '-'],
-  'tx.refund': ['Y', 'Y', 'Y', '-'],
-  'tx.note': ['Y', 'Y', 'Y', '-'],
-  'order.fulfil': ['Y', 'Y', 'Y', '-'],
-  'order.cancel': ['Y', 'Y', 'Y', '-'],
-  'user.freeze': ['Y', 'Y', 'Y', '-'],
-  'balance.adjust': ['Y', 'Y', '-', '-'],
-  'market.manage': ['Y', 'Y', '-', '-'],
-  'settings.change': ['Y', 'Y', '-', '-'],
-  'roles.change': ['Y', '-', '-', '-'],
+//                                   owner admin  mod  viewer player system
+const EXPECTED: Record<Action, [string, string, string, string, string, string]> = {
+  'feed.view': ['Y', 'Y', 'Y', 'Y', '-', '-'],
+  'audit.view': ['Y', 'Y', 'Y', '-', '-', '-'],
+  'tx.refund': ['Y', 'Y', 'Y', '-', '-', '-'],
+  'tx.note': ['Y', 'Y', 'Y', '-', '-', '-'],
+  'order.fulfil': ['Y', 'Y', 'Y', '-', '-', '-'],
+  'order.cancel': ['Y', 'Y', 'Y', '-', '-', '-'],
+  'user.freeze': ['Y', 'Y', 'Y', '-', '-', '-'],
+  'balance.adjust': ['Y', 'Y', '-', '-', '-', '-'],
+  'market.manage': ['Y', 'Y', '-', '-', '-', '-'],
+  'settings.change': ['Y', 'Y', '-', '-', '-', '-'],
+  'roles.change': ['Y', '-', '-', '-', '-', '-'],
+  'tokens.manage': ['Y', '-', '-', '-', '-', '-'],
+  'market.trade': ['Y', 'Y', 'Y', 'Y', 'Y', '-'],
+  'order.timers': ['-', '-', '-', '-', '-', 'Y'],
 };
+
+const actorOf = (grantee: Grantee): Actor =>
+  grantee === 'system'
+    ? systemActor('test')
+    : {
+        kind: 'member',
+        userId: '42',
+        role: grantee === 'player' ? null : grantee,
+        source: 'discord',
+        requestId: 'i-1',
+      };
 
 describe('permission matrix', () => {
   it('covers exactly the actions the product defines', () => {
@@ -33,28 +53,40 @@ describe('permission matrix', () => {
   });
 
   const cells = ACTIONS.flatMap((action) =>
-    ROLES.map((role, i) => ({ action, role, allowed: EXPECTED[action][i] === 'Y' })),
+    GRANTEES.map((grantee, i) => ({ action, grantee, allowed: EXPECTED[action][i] === 'Y' })),
   );
-  it.each(cells)('$role × $action → allowed=$allowed', ({ action, role, allowed }) => {
-    expect(can(role, action)).toBe(allowed);
-    if (allowed) expect(() => requirePermission(role, action)).not.toThrow();
+  it.each(cells)('$grantee × $action → allowed=$allowed', ({ action, grantee, allowed }) => {
+    const actor = actorOf(grantee);
+    expect(can(actor, action)).toBe(allowed);
+    expect(can(grantee, action)).toBe(allowed);
+    if (allowed) expect(() => requirePermission(actor, action)).not.toThrow();
     else
-      expect(() => requirePermission(role, action)).toThrow(expect.objectContaining({ code: 'forbidden' }));
+      expect(() => requirePermission(actor, action)).toThrow(expect.objectContaining({ code: 'forbidden' }));
   });
 
-  it.each(ACTIONS)('a member without a Coinhub role may not %s', (action) => {
+  const staffOnly = ACTIONS.filter((a) => !['market.trade', 'order.timers'].includes(a));
+  it.each(staffOnly)('a member without a Coinhub role may not %s', (action) => {
     expect(can(null, action)).toBe(false);
-    expect(() => requirePermission(null, action)).toThrow(expect.objectContaining({ status: 403 }));
+    expect(() => requirePermission(actorOf('player'), action)).toThrow(
+      expect.objectContaining({ status: 403 }),
+    );
+  });
+
+  it('reads a member with no role as a plain player', () => {
+    expect(ROLES.every((role: Role) => can(role, 'market.trade'))).toBe(true);
+    expect(can(null, 'market.trade')).toBe(true);
   });
 
   it('matches the table in docs/rbac.md', () => {
     const doc = readFileSync(new URL('../docs/rbac.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((l) => /^\| `[a-z]+\.[a-z]+`/.test(l));
+    expect(rows.map((l) => /`([^`]+)`/.exec(l)![1]).sort()).toEqual([...ACTIONS].sort());
     for (const action of ACTIONS) {
-      const line = doc.split('\n').find((l) => l.startsWith(`| \`${action}\``));
+      const line = rows.find((l) => l.startsWith(`| \`${action}\``));
       expect(line, `docs/rbac.md has a row for ${action}`).toBeDefined();
       const marks = line!
         .split('|')
-        .slice(2, 6)
+        .slice(2, 8)
         .map((c) => (c.includes('✅') ? 'Y' : '-'));
       expect(marks, action).toEqual(EXPECTED[action]);
     }
@@ -94,5 +126,35 @@ describe('resolveRole', () => {
     expect(parseRoleMap({ admin: 'not-a-list' })).toEqual({});
     expect(parseRoleMap({ superuser: ['200000000000000001'] })).toEqual({});
     expect(parseRoleMap(null)).toEqual({});
+  });
+});
+
+describe('memberRole', () => {
+  const HOME = '900000000000000001';
+  const MOD_ROLE = '200000000000000002';
+  let t: TestDatabase;
+
+  beforeAll(async () => {
+    t = await createTestDatabase(2);
+    await t.db
+      .insertInto('guild_settings')
+      .values([
+        { guild_id: HOME, role_map: JSON.stringify({ moderator: [MOD_ROLE] }) },
+        { guild_id: '900000000000000009', role_map: JSON.stringify({ owner: [MOD_ROLE] }) },
+      ])
+      .execute();
+  });
+  afterAll(async () => {
+    await t.drop();
+  });
+
+  it("resolves the home guild's roles and nothing from any other guild or outside a guild", async () => {
+    const member = { permissions: '0', roleIds: [MOD_ROLE] };
+    expect(await memberRole(t.db, HOME, { ...member, guildId: HOME })).toBe('moderator');
+    expect(await memberRole(t.db, HOME, { ...member, guildId: '900000000000000009' })).toBeNull();
+    const administrator = { permissions: String(1n << 3n), roleIds: [] };
+    expect(await memberRole(t.db, HOME, { ...administrator, guildId: HOME })).toBe('owner');
+    expect(await memberRole(t.db, HOME, { ...administrator, guildId: '900000000000000009' })).toBeNull();
+    expect(await memberRole(t.db, HOME, { ...administrator, guildId: null })).toBeNull();
   });
 });

@@ -1,6 +1,11 @@
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
+import { accountRoutes } from './auth/account.ts';
+import { panelCors, panelSecureHeaders } from './auth/csrf.ts';
+import { panelAuth } from './auth/guard.ts';
+import { createPanelAuth } from './auth/panel.ts';
+import { authRoutes } from './auth/routes.ts';
 import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
@@ -13,6 +18,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Composes the HTTP app from its surfaces. */
 export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
+  const panel = createPanelAuth(deps);
 
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(async (c, next) => {
@@ -24,6 +30,11 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));
   app.route('/', minecraftWebhookRoutes(deps));
+
+  for (const path of ['/auth/*', '/api/*']) app.use(path, panelSecureHeaders(), panelCors(deps.cfg));
+  app.route('/', authRoutes(deps, panel));
+  app.use('/api/*', panelAuth(deps, panel));
+  app.route('/api', accountRoutes(deps, panel));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
-import type { Ledger } from '../economy/ledger.ts';
+import type { MemberActor } from '../economy/rbac.ts';
 import type { Queues } from '../jobs/queues.ts';
 
 /** Everything a request handler may use; built once per process by server.ts. */
@@ -12,11 +12,15 @@ export interface AppDeps {
   cfg: Config;
   db: Db;
   redis: Redis;
-  ledger: Ledger;
   queues: Queues;
   log: Logger;
   now: () => Date;
 }
+
+/** How a /api request authenticated: the panel's session cookie, or an API token with its scope. */
+export type PanelCredential =
+  | { kind: 'session'; sessionId: string; csrfToken: string }
+  | { kind: 'token'; tokenId: string; scope: 'read' | 'write' };
 
 /** The one Hono environment of the app. */
 export interface AppEnv {
@@ -27,5 +31,9 @@ export interface AppEnv {
     log: Logger;
     /** A verified Discord interaction (set by the /interactions signature check). */
     interaction: APIInteraction;
+    /** The signed-in member of a /api request (set by `panelAuth` in functions/auth/guard.ts). */
+    actor: MemberActor;
+    /** How that /api request authenticated. */
+    auth: PanelCredential;
   };
 }

@@ -6,7 +6,6 @@ import { createDb } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
 import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
-import { Ledger } from '../economy/ledger.ts';
 import { Queues } from '../jobs/queues.ts';
 import { createServerTapClient } from '../minecraft/servertap.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
@@ -25,7 +24,6 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   const prefix = `${cfg.REDIS_PREFIX}:bull`;
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
-  const ledger = new Ledger(db, { now });
 
   let server: ServerType | undefined;
   let worker: RunningWorker | undefined;
@@ -36,7 +34,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     worker = await startWorker({
       cfg,
       db,
-      ledger,
+      now,
       queues,
       log: log.child({ part: 'worker' }),
       blockingRedis,
@@ -49,7 +47,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   }
 
   if (cfg.ROLE !== 'worker') {
-    const app = createApp({ cfg, db, redis, ledger, queues, log, now });
+    const app = createApp({ cfg, db, redis, queues, log, now });
     server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
       log.info({ port: info.port, role: cfg.ROLE }, 'listening'),
     );

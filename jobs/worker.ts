@@ -1,11 +1,6 @@
-import type { REST } from '@discordjs/rest';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { sql } from 'kysely';
-import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
-import type { Db } from '../db/client.ts';
-import type { Ledger } from '../economy/ledger.ts';
 import {
   QUEUES,
   feedRefreshJob,
@@ -39,26 +34,9 @@ import {
 } from './handlers/market-discord.ts';
 import { handleMinecraftDeliver, handleMinecraftNotice, handleMinecraftSweep } from './handlers/minecraft.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
-import type { MinecraftServerApi } from '../minecraft/servertap.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import type { Queues } from './queues.ts';
+import type { WorkerDeps } from './deps.ts';
 import type { z } from 'zod';
-
-export interface WorkerDeps {
-  cfg: Config;
-  db: Db;
-  ledger: Ledger;
-  queues: Queues;
-  log: Logger;
-  /** A connection the worker may block on (maxRetriesPerRequest: null). */
-  blockingRedis: Redis;
-  /** A fail-fast connection for plain commands (never blocked by BullMQ). */
-  redis: Redis;
-  /** The one Discord REST client (discord/rest.ts). */
-  rest: REST;
-  /** The Minecraft server's API (minecraft/servertap.ts); absent when MINECRAFT_API_URL is not set. */
-  minecraft?: MinecraftServerApi;
-}
 
 /** Runs one job: parses its payload (a schema error is permanent), then hands it to the job's handler. */
 type Handler = (deps: WorkerDeps, data: unknown, job: Job) => Promise<unknown>;

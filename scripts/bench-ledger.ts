@@ -1,5 +1,6 @@
 /**
- * npm run bench:ledger — ledger throughput on a freshly migrated database, 16 concurrent clients.
+ * npm run bench:ledger — ledger throughput through the production batcher (TxBatcher and applyInTransaction,
+ * as the daily claim and the market use them), on a freshly migrated database, 16 concurrent clients.
  * Last line: {"uniform_tps":..,"hot_tps":..,"escrow_pairs_ps":..,"invariant_ok":true}
  */
 import { sql } from 'kysely';

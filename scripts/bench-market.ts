@@ -76,14 +76,9 @@ async function main() {
   const purchase = async (key: string, listingId: string) => {
     let buyer = pick(buyers);
     while (buyer === sellers[0]) buyer = pick(buyers);
-    const { order } = await market.buy({
-      key,
-      listingId,
-      buyerId: buyer,
-      quantity: 1,
-      expectedUnitPrice: PRICE,
-    });
-    await market.confirmReceived(order.id, buyer);
+    const actor = { kind: 'member', userId: buyer, role: null, source: 'cli', requestId: key } as const;
+    const { order } = await market.buy(actor, { key, listingId, quantity: 1, expectedUnitPrice: PRICE });
+    await market.confirmReceived(order.id, actor);
   };
 
   const deadline = performance.now() + SECONDS * 1000;

@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 /**
  * The Minecraft integration: webhook events seen (deduplicated by `webhook-id`, with the first answer), link
  * codes, reward totals per player and day, quest counters, players' presence, and vouchers for bought
- * `minecraft_item` orders with their delivery state. A refund for a failed delivery gets its own reason.
+ * `minecraft_item` orders with their delivery state.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -85,20 +85,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     db,
   );
   await sql`create index minecraft_vouchers_buyer on minecraft_vouchers (buyer_id, id desc)`.execute(db);
-
-  await sql`alter table orders drop constraint orders_refund_reason_check`.execute(db);
-  await sql`
-    alter table orders add constraint orders_refund_reason_check check (refund_reason in
-      ('seller_cancelled', 'buyer_cancelled', 'admin_refund', 'escrow_expired', 'delivery_failed'))`.execute(
-    db,
-  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`alter table orders drop constraint orders_refund_reason_check`.execute(db);
-  await sql`
-    alter table orders add constraint orders_refund_reason_check check (refund_reason in
-      ('seller_cancelled', 'buyer_cancelled', 'admin_refund', 'escrow_expired'))`.execute(db);
   for (const table of [
     'minecraft_vouchers',
     'minecraft_players',

@@ -15,3 +15,19 @@ export const channelMention = (channelId: string): string => `<#${channelId}>`;
 export const COLOR = 0xf1c40f;
 export const COLOR_ERROR = 0xe74c3c;
 export const COLOR_OK = 0x2ecc71;
+
+/** Masked links `[text](target)`, angle-bracketed and bare URLs, invite links. */
+const MASKED_LINK = /\[([^\]]*)\]\s*\(\s*<?[^)\s]*>?\s*\)/g;
+const BARE_LINK = /<?\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.|discord\.gg\/)[^\s>]*>?/gi;
+/** Every character Discord's markdown gives a meaning to (a backslash before any of them shows it as typed). */
+const MARKDOWN = /[\\*_~`|>#\-[\]()<@:!]/g;
+
+/**
+ * Text a player wrote, made safe to show as the bot's own message: links are removed (a masked link keeps only
+ * its words) and markdown is escaped, so it reads as plain text: no headings, no mentions, nothing clickable.
+ */
+export const playerText = (text: string): string =>
+  text
+    .replace(MASKED_LINK, '$1')
+    .replace(BARE_LINK, '(link removed)')
+    .replace(MARKDOWN, (c) => `\\${c}`);

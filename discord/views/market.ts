@@ -11,7 +11,7 @@ import {
 } from 'discord-api-types/v10';
 import type { ListingPage, ListingSort } from '../../economy/market/listings.ts';
 import type { CatalogItem, Listing, Order, OrderState } from '../../economy/market/types.ts';
-import { COLOR, COLOR_ERROR, COLOR_OK, coins, mention, relativeTime } from './format.ts';
+import { COLOR, COLOR_ERROR, COLOR_OK, coins, mention, playerText, relativeTime } from './format.ts';
 
 /** custom_id prefixes of the market's components and modals; ids follow after a `:`. */
 export const MARKET_IDS = {
@@ -60,6 +60,11 @@ const sellerLine = (listing: Listing, sellerDiscordId: string | null) =>
       ? mention(sellerDiscordId)
       : 'a former member';
 
+/** A listing's text as markdown: admins' official listings as written, players' as plain text without links. */
+const shown = (listing: Listing, text: string) => (listing.official ? text : playerText(text));
+/** A listing's title as markdown (see `playerText`). */
+export const listingTitle = (listing: Listing) => shown(listing, listing.title);
+
 function listingEmbed(listing: Listing, sellerDiscordId: string | null): APIEmbed {
   const badges = [
     listing.official ? '🛡️ Official' : null,
@@ -67,9 +72,9 @@ function listingEmbed(listing: Listing, sellerDiscordId: string | null): APIEmbe
     listing.state === 'active' ? null : `⛔ ${STATE_LABEL[listing.state]}`,
   ].filter(Boolean);
   return {
-    title: listing.title.slice(0, 256),
+    title: listingTitle(listing).slice(0, 256),
     color: listing.state === 'active' ? COLOR : COLOR_ERROR,
-    ...(listing.description ? { description: listing.description.slice(0, 1000) } : {}),
+    ...(listing.description ? { description: shown(listing, listing.description.slice(0, 1000)) } : {}),
     fields: [
       { name: 'Seller', value: sellerLine(listing, sellerDiscordId), inline: true },
       { name: 'Price', value: `${coins(listing.unitPrice)} each`, inline: true },
@@ -171,7 +176,7 @@ export function renderEndPrompt(listing: Listing): MessageView {
       {
         title: 'End this listing?',
         color: COLOR_ERROR,
-        description: `**${listing.title}** leaves the shop for good; its #shop message is marked ended. Orders already placed stay open: deliver or cancel them.`,
+        description: `**${listingTitle(listing)}** leaves the shop for good; its #shop message is marked ended. Orders already placed stay open: deliver or cancel them.`,
       },
     ],
     components: [
@@ -229,7 +234,7 @@ export function renderBuyPrompt(promptId: string, listing: Listing, quantity: nu
       {
         title: 'Confirm purchase',
         color: COLOR,
-        description: `Buy **${quantity} × ${listing.title}** for **${coins(listing.unitPrice * quantity)}**?`,
+        description: `Buy **${quantity} × ${listingTitle(listing)}** for **${coins(listing.unitPrice * quantity)}**?`,
         footer: {
           text: 'Your coins are held in escrow until you confirm delivery or the order is refunded.',
         },
@@ -253,7 +258,7 @@ export function renderShopBrowser(
 ): MessageView {
   const lines = page.listings.map(
     (l) =>
-      `**${l.title}** — ${coins(l.unitPrice)} · ${l.quantityLeft} left · ${
+      `**${listingTitle(l)}** — ${coins(l.unitPrice)} · ${l.quantityLeft} left · ${
         l.official
           ? '🛡️ Official'
           : l.sellerId && sellers.has(l.sellerId)

@@ -6,6 +6,8 @@ import { renderHelp } from './help.ts';
 import { renderHub } from './hub.ts';
 import { renderPayConfirm, renderPaySent } from './pay.ts';
 import { renderQuests } from './quests.ts';
+import { renderListing } from './market.ts';
+import type { Listing } from '../../economy/market/types.ts';
 
 const valid = (body: object) => expect(messageProblems(body, { create: true })).toEqual([]);
 
@@ -145,5 +147,42 @@ describe('message views', () => {
     });
     expect(claimed.title).toBe('+110 coins');
     expect(claimed.description).toContain('<t:1795737600:R>');
+  });
+});
+
+describe("players' listing text in #shop", () => {
+  const base: Listing = {
+    id: '7',
+    sellerId: '3',
+    official: false,
+    catalogItemId: null,
+    title: '# FREE [Claim reward](https://evil.example/claim)',
+    description: '**Official** giveaway: https://evil.example <@&123> ||x||',
+    unitPrice: 5,
+    quantityTotal: 1,
+    quantityLeft: 1,
+    state: 'active',
+    guardOverride: false,
+    shopChannelId: null,
+    shopMessageId: null,
+    createdAt: new Date(0),
+    updatedAt: new Date(0),
+  };
+
+  it('shows a player listing as plain text: no links, no markdown, no mentions', () => {
+    const [embed] = renderListing(base, '500').embeds;
+    const text = `${embed!.title}\n${embed!.description}`;
+    expect(text).not.toMatch(/https?:|evil\.example/);
+    expect(embed!.title).toBe('\\# FREE Claim reward');
+    expect(embed!.description).toBe(
+      '\\*\\*Official\\*\\* giveaway\\: \\(link removed\\) \\<\\@&123\\> \\|\\|x\\|\\|',
+    );
+  });
+
+  it("keeps an official listing's text as its admin wrote it", () => {
+    const official = { ...base, sellerId: null, official: true };
+    const [embed] = renderListing(official, null).embeds;
+    expect(embed!.title).toBe(base.title);
+    expect(embed!.description).toBe(base.description);
   });
 });

@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db, Tx } from '../../db/client.ts';
+import { transact, type Db, type Tx } from '../../db/client.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
-import { CATALOG_COLUMNS, toCatalogItem, type AdminActor, type CatalogItem } from './types.ts';
+import { requirePermission, type Actor } from '../rbac.ts';
+import { CATALOG_COLUMNS, RESTRICTED_KINDS, toCatalogItem, type CatalogItem } from './types.ts';
 import { mapUniqueViolation, parseInput } from './validation.ts';
-import { templateProblem } from '../minecraft/templates.ts';
+import { templateProblem } from './command-template.ts';
 
 const snowflake = z.string().regex(/^[0-9]{15,21}$/, 'must be a Discord role id');
 const commandTemplate = z
@@ -58,18 +59,15 @@ function toColumns(input: z.infer<typeof catalogInput>) {
 }
 
 /** Adds a catalog item (admin), audited. */
-export async function createCatalogItem(
-  db: Db,
-  admin: AdminActor,
-  input: CatalogInput,
-): Promise<CatalogItem> {
+export async function createCatalogItem(db: Db, admin: Actor, input: CatalogInput): Promise<CatalogItem> {
+  requirePermission(admin, 'market.manage');
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(
     () =>
-      db.transaction().execute(async (trx) => {
+      transact(db, async (trx) => {
         const row = await trx
           .insertInto('catalog_items')
-          .values({ ...toColumns(data), created_by: admin.userId })
+          .values({ ...toColumns(data), created_by: admin.kind === 'member' ? admin.userId : null })
           .returning(CATALOG_COLUMNS)
           .executeTakeFirstOrThrow();
         const item = toCatalogItem(row);
@@ -84,15 +82,31 @@ export async function createCatalogItem(
 /** Replaces a catalog item's definition (admin), audited with before and after. Existing listings keep their price. */
 export async function updateCatalogItem(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   id: string,
   input: CatalogInput,
 ): Promise<CatalogItem> {
+  requirePermission(admin, 'market.manage');
   const data = parseInput(catalogInput, input);
   return mapUniqueViolation(
     () =>
-      db.transaction().execute(async (trx) => {
+      transact(db, async (trx) => {
         const before = await lockCatalogItem(trx, id);
+        if (data.kind !== before.kind && RESTRICTED_KINDS.includes(data.kind)) {
+          const listed = await trx
+            .selectFrom('listings')
+            .select('id')
+            .where('catalog_item_id', '=', id)
+            .where('official', '=', false)
+            .executeTakeFirst();
+          if (listed) {
+            throw new AppError(
+              'catalog_kind_in_use',
+              `Players have listed ${before.name}; only the server shop may sell a ${data.kind.replace('_', ' ')}. Create a new item instead.`,
+              409,
+            );
+          }
+        }
         const row = await trx
           .updateTable('catalog_items')
           .set({ ...toColumns(data), updated_at: sql`now()` })
@@ -111,11 +125,12 @@ export async function updateCatalogItem(
 /** Retires or restores a catalog item (admin). Retired items cannot be listed; open listings stay. */
 export async function setCatalogItemActive(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   id: string,
   active: boolean,
 ): Promise<CatalogItem> {
-  return db.transaction().execute(async (trx) => {
+  requirePermission(admin, 'market.manage');
+  return transact(db, async (trx) => {
     const before = await lockCatalogItem(trx, id);
     if (before.active === active) return before;
     const row = await trx
@@ -153,7 +168,7 @@ async function lockCatalogItem(trx: Tx, id: string): Promise<CatalogItem> {
 
 const audit = (
   trx: Tx,
-  admin: AdminActor,
+  admin: Actor,
   action: string,
   id: string,
   before: unknown,
@@ -181,7 +196,10 @@ export async function listCatalog(db: Db, options: { activeOnly?: boolean } = {}
   return rows.map(toCatalogItem);
 }
 
-/** Active catalog items whose name contains `query`, names starting with it first: autocomplete for /sell. */
+/**
+ * Active catalog items players may list (not those only the server shop sells) whose name contains `query`,
+ * names starting with it first: autocomplete for /sell.
+ */
 export async function searchCatalog(db: Db, query: string, limit = 25): Promise<CatalogItem[]> {
   const needle = query.trim().toLowerCase().slice(0, 100);
   const pattern = `%${escapeLike(needle)}%`;
@@ -189,6 +207,7 @@ export async function searchCatalog(db: Db, query: string, limit = 25): Promise<
     .selectFrom('catalog_items')
     .select(CATALOG_COLUMNS)
     .where('active', '=', true)
+    .where('kind', 'not in', RESTRICTED_KINDS)
     .where(sql<boolean>`lower(name) like ${pattern}`)
     .orderBy(sql`lower(name) like ${`${escapeLike(needle)}%`}`, 'desc')
     .orderBy(sql`lower(name)`)

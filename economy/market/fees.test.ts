@@ -45,4 +45,10 @@ describe('marketFee', () => {
     expect(() => marketFee(10, 100)).toThrow(RangeError);
     expect(() => marketFee(10, -1)).toThrow(RangeError);
   });
+
+  it('refuses a percent that rounds to 100 at two decimals (it would take the whole sale)', () => {
+    expect(() => marketFee(10_000, 99.995)).toThrow(RangeError);
+    expect(() => marketFee(10_000, 99.999)).toThrow(RangeError);
+    expect(marketFee(10_000, 99.994)).toBe(9_999);
+  });
 });

@@ -6,8 +6,9 @@
 export function marketFee(total: number, feePct: number): number {
   if (!Number.isSafeInteger(total) || total <= 0)
     throw new RangeError(`total must be a positive whole number`);
-  if (!(feePct >= 0 && feePct < 100))
-    throw new RangeError('the fee percent must be at least 0 and below 100');
-  const basisPoints = BigInt(Math.round(feePct * 100));
-  return Number((BigInt(total) * basisPoints) / 10_000n);
+  // Checked on what is used: 99.995 % rounds to 10,000 basis points, a fee that takes the whole sale.
+  const basisPoints = Number.isFinite(feePct) ? Math.round(feePct * 100) : NaN;
+  if (!(basisPoints >= 0 && basisPoints < 10_000))
+    throw new RangeError('the fee percent, read to two decimals, must be at least 0 and below 100');
+  return Number((BigInt(total) * BigInt(basisPoints)) / 10_000n);
 }

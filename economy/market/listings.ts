@@ -1,18 +1,18 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db, Tx } from '../../db/client.ts';
+import { transact, type Db, type Tx } from '../../db/client.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { MAX_AMOUNT } from '../ledger.ts';
 import { escapeLike } from './catalog.ts';
 import { assertWithinGuards, referencePrice } from './pricing.ts';
+import { can, requirePermission, type Actor } from '../rbac.ts';
 import {
   CATALOG_COLUMNS,
   LISTING_COLUMNS,
+  RESTRICTED_KINDS,
   toCatalogItem,
   toListing,
-  type Actor,
-  type AdminActor,
   type Listing,
   type ListingState,
   type MarketSettings,
@@ -30,6 +30,26 @@ const text = {
   description: z.string().trim().max(1000).nullable(),
 };
 
+/** A URL or a masked link (`[text](target)`), however the scheme is written. */
+const LINK = /\[[^\]]*\]\s*\(|[a-z][a-z0-9+.-]*:\/\/|\bwww\.|discord\.gg\/|<[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * Players' listing text is shown in the public #shop as the bot's own message, so it may not carry links (a
+ * "Claim reward" link there reads as Coinhub's). Official listings, written by admins, may.
+ */
+function refuseLinks(fields: { title?: string | null; description?: string | null }): void {
+  for (const [name, value] of Object.entries(fields)) {
+    if (value && LINK.test(value)) {
+      throw new AppError(
+        'links_not_allowed',
+        `The ${name} may not contain links; describe the item in words.`,
+        400,
+        { field: name },
+      );
+    }
+  }
+}
+
 const listingInput = z
   .object({
     catalogItemId: z.string().regex(ID, 'must be a catalog item id').nullable().optional(),
@@ -37,7 +57,9 @@ const listingInput = z
     description: text.description.optional(),
     unitPrice: price,
     quantity,
-    /** Admins only: list for this player (proceeds go to them) instead of as an official listing. */
+    /** Staff only (`market.manage`): an official listing of the server shop, with no seller. */
+    official: z.boolean().optional(),
+    /** Staff only (`market.manage`): list for this player (proceeds go to them). */
     sellerId: z.string().regex(ID).optional(),
     /** Admins only: bypass the price guards and the listing cap; the reason is audited. */
     guardOverrideReason: z.string().trim().min(3).max(500).optional(),
@@ -64,28 +86,31 @@ export const listingNotFound = () => new AppError('listing_not_found', 'That lis
 const OPEN_STATES: ListingState[] = ['active', 'paused'];
 
 /**
- * Creates a listing. A player lists as themselves (capped at MARKET_MAX_ACTIVE_LISTINGS open listings,
- * price-guarded for catalog items); an admin creates an official listing, or one for `sellerId`, and may
- * bypass the guards with an audited reason.
+ * Creates a listing. A member lists as themselves (`market.trade`; capped at MARKET_MAX_ACTIVE_LISTINGS open
+ * listings, price-guarded for catalog items, no links in the text); staff with `market.manage` create an
+ * official listing (`official: true`) or one for `sellerId`, and may bypass the guards with an audited reason.
+ * Only official listings may sell catalog items that grant something on the server (Discord roles, Minecraft
+ * items).
  */
 export async function createListing(
   db: Db,
   settings: MarketSettings,
-  actor: Exclude<Actor, { kind: 'system' }>,
+  actor: Actor,
   input: ListingInput,
 ): Promise<Listing> {
   const data = parseInput(listingInput, input);
-  if (actor.kind === 'user' && (data.sellerId !== undefined || data.guardOverrideReason !== undefined)) {
-    throw new AppError(
-      'forbidden',
-      'Only admins may list for someone else or override the price guards.',
-      403,
-    );
+  if (data.official && data.sellerId !== undefined) {
+    throw new AppError('invalid_input', 'An official listing has no seller.', 400);
   }
-  const sellerId = actor.kind === 'user' ? actor.userId : (data.sellerId ?? null);
-  const override = actor.kind === 'admin' ? (data.guardOverrideReason ?? null) : null;
+  const staff =
+    data.official === true || data.sellerId !== undefined || data.guardOverrideReason !== undefined;
+  requirePermission(actor, staff ? 'market.manage' : 'market.trade');
+  const me = actor.kind === 'member' ? actor.userId : null;
+  const sellerId = data.official ? null : (data.sellerId ?? me);
+  const override = data.guardOverrideReason ?? null;
+  if (sellerId !== null) refuseLinks({ title: data.title, description: data.description });
 
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     if (sellerId !== null) {
       // Locking the seller serialises their concurrent listings, so the cap cannot be raced past.
       const seller = await trx
@@ -96,7 +121,7 @@ export async function createListing(
         .executeTakeFirst();
       if (!seller) throw new AppError('unknown_user', 'That player has no Coinhub account yet.', 404);
       if (seller.frozen) throw new AppError('seller_frozen', 'A frozen account cannot sell.', 403);
-      if (actor.kind === 'user') await assertUnderCap(trx, sellerId, settings);
+      if (!staff) await assertUnderCap(trx, sellerId, settings);
     }
 
     let title = data.title;
@@ -110,6 +135,13 @@ export async function createListing(
       const item = toCatalogItem(row);
       if (!item.active)
         throw new AppError('catalog_item_inactive', `${item.name} can no longer be listed.`, 409);
+      if (sellerId !== null && RESTRICTED_KINDS.includes(item.kind)) {
+        throw new AppError(
+          'official_only',
+          `${item.name} is sold only by the server shop; players cannot list it.`,
+          403,
+        );
+      }
       title ??= item.name;
       if (override === null) {
         assertWithinGuards(item.name, await referencePrice(trx, item.id), data.unitPrice, settings);
@@ -121,7 +153,7 @@ export async function createListing(
       .values({
         seller_id: sellerId,
         official: sellerId === null,
-        created_by: actor.userId,
+        created_by: me,
         catalog_item_id: data.catalogItemId ?? null,
         title: title!,
         description: data.description ?? null,
@@ -130,12 +162,12 @@ export async function createListing(
         quantity_left: data.quantity,
         guard_override: override !== null,
         guard_override_reason: override,
-        guard_override_by: override === null ? null : actor.userId,
+        guard_override_by: override === null ? null : me,
       })
       .returning(LISTING_COLUMNS)
       .executeTakeFirstOrThrow();
     const listing = toListing(row);
-    if (actor.kind === 'admin') {
+    if (staff) {
       await auditListing(trx, actor, 'market.listing.create', listing.id, undefined, listing, override);
     }
     return listing;
@@ -171,23 +203,27 @@ async function lockListing(trx: Tx, id: string): Promise<Listing> {
   return toListing(row);
 }
 
-/** Refuses a player who is not the listing's seller, or whose account is frozen; admins manage any listing. */
-export function assertCanManage(
-  actor: Exclude<Actor, { kind: 'system' }>,
-  listing: Listing,
-  actorFrozen: boolean,
-): void {
-  if (actor.kind === 'admin') return;
-  if (listing.sellerId !== actor.userId) {
+/**
+ * Whether `actor` manages `listing` as its seller (false: as staff). The seller needs `market.trade` and an
+ * account that is not frozen; anyone else, `market.manage` (the official listings, other players' listings).
+ */
+export function assertCanManage(actor: Actor, listing: Listing, actorFrozen: boolean): boolean {
+  if (actor.kind === 'member' && listing.sellerId === actor.userId) {
+    requirePermission(actor, 'market.trade');
+    if (actorFrozen) {
+      throw new AppError('seller_frozen', 'Your account is frozen, so you cannot change your listings.', 403);
+    }
+    return true;
+  }
+  if (!listing.official && !can(actor, 'market.manage')) {
     throw new AppError('not_your_listing', 'Only the seller can change this listing.', 403);
   }
-  if (actorFrozen) {
-    throw new AppError('seller_frozen', 'Your account is frozen, so you cannot change your listings.', 403);
-  }
+  requirePermission(actor, 'market.manage');
+  return false;
 }
 
-async function isFrozen(trx: Tx, actor: Exclude<Actor, { kind: 'system' }>): Promise<boolean> {
-  if (actor.kind === 'admin') return false;
+async function isFrozen(trx: Tx, actor: Actor): Promise<boolean> {
+  if (actor.kind !== 'member') return false;
   const user = await trx
     .selectFrom('users')
     .select('frozen')
@@ -213,14 +249,15 @@ const stockState = (state: ListingState, left: number): ListingState =>
 export async function updateListing(
   db: Db,
   settings: MarketSettings,
-  actor: Exclude<Actor, { kind: 'system' }>,
+  actor: Actor,
   listingId: string,
   patch: ListingUpdate,
 ): Promise<Listing> {
   const data = parseInput(listingUpdate, patch);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockListing(trx, listingId);
-    assertCanManage(actor, before, await isFrozen(trx, actor));
+    const bySeller = assertCanManage(actor, before, await isFrozen(trx, actor));
+    if (!before.official) refuseLinks({ title: data.title, description: data.description });
     assertNotEnded(before);
     if (
       data.unitPrice !== undefined &&
@@ -263,13 +300,18 @@ export async function updateListing(
       .returning(LISTING_COLUMNS)
       .executeTakeFirstOrThrow();
     const listing = toListing(row);
-    if (actor.kind === 'admin')
-      await auditListing(trx, actor, 'market.listing.update', listing.id, before, listing, null);
+    if (!bySeller) await auditListing(trx, actor, 'market.listing.update', listing.id, before, listing, null);
     return listing;
   });
 }
 
-type Move = { from: ListingState[]; to: (l: Listing) => ListingState; action: string };
+type Move = {
+  from: ListingState[];
+  to: (l: Listing) => ListingState;
+  action: string;
+  /** Taken only with a permission, checked by the caller, never as the seller. */
+  staffOnly?: boolean;
+};
 
 const MOVES = {
   pause: { from: ['active', 'sold_out'], to: () => 'paused', action: 'market.listing.pause' },
@@ -283,14 +325,14 @@ const MOVES = {
 
 async function moveListing(
   db: Db,
-  actor: Exclude<Actor, { kind: 'system' }>,
+  actor: Actor,
   listingId: string,
   move: Move,
   reason: string | null,
 ): Promise<Listing> {
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockListing(trx, listingId);
-    assertCanManage(actor, before, await isFrozen(trx, actor));
+    const bySeller = move.staffOnly ? false : assertCanManage(actor, before, await isFrozen(trx, actor));
     const to = move.to(before);
     if (before.state === to) return before;
     if (!move.from.includes(before.state)) {
@@ -304,30 +346,30 @@ async function moveListing(
       .returning(LISTING_COLUMNS)
       .executeTakeFirstOrThrow();
     const listing = toListing(row);
-    if (actor.kind === 'admin')
-      await auditListing(trx, actor, move.action, listing.id, before, listing, reason);
+    if (!bySeller) await auditListing(trx, actor, move.action, listing.id, before, listing, reason);
     return listing;
   });
 }
 
 /** Hides a listing from buyers until resumed (the seller or an admin). */
-export const pauseListing = (db: Db, actor: Exclude<Actor, { kind: 'system' }>, listingId: string) =>
+export const pauseListing = (db: Db, actor: Actor, listingId: string) =>
   moveListing(db, actor, listingId, MOVES.pause, null);
 
-export const resumeListing = (db: Db, actor: Exclude<Actor, { kind: 'system' }>, listingId: string) =>
+export const resumeListing = (db: Db, actor: Actor, listingId: string) =>
   moveListing(db, actor, listingId, MOVES.resume, null);
 
 /** Ends a listing (the seller). Orders already placed stay open: the seller still delivers or cancels them. */
-export const cancelListing = (db: Db, actor: Exclude<Actor, { kind: 'system' }>, listingId: string) =>
+export const cancelListing = (db: Db, actor: Actor, listingId: string) =>
   moveListing(db, actor, listingId, MOVES.cancel, null);
 
-/** An admin takes a listing down, with an audited reason. Open orders stay open for admins to settle. */
+/** Staff (`order.cancel`) take a listing down, with an audited reason. Open orders stay open for admins to settle. */
 export async function removeListing(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   listingId: string,
   reason: string,
 ): Promise<Listing> {
+  requirePermission(admin, 'order.cancel');
   const why = requireReason(reason);
   return moveListing(
     db,
@@ -337,6 +379,7 @@ export async function removeListing(
       from: ['active', 'paused', 'sold_out', 'cancelled'],
       to: () => 'removed',
       action: 'market.listing.remove',
+      staffOnly: true,
     },
     why,
   );
@@ -345,12 +388,13 @@ export async function removeListing(
 /** Lets a listing's later price changes bypass the price guards; audited with the reason. */
 export async function grantGuardOverride(
   db: Db,
-  admin: AdminActor,
+  admin: Actor,
   listingId: string,
   reason: string,
 ): Promise<Listing> {
+  requirePermission(admin, 'market.manage');
   const why = requireReason(reason);
-  return db.transaction().execute(async (trx) => {
+  return transact(db, async (trx) => {
     const before = await lockListing(trx, listingId);
     assertNotEnded(before);
     const row = await trx
@@ -358,7 +402,7 @@ export async function grantGuardOverride(
       .set({
         guard_override: true,
         guard_override_reason: why,
-        guard_override_by: admin.userId,
+        guard_override_by: admin.kind === 'member' ? admin.userId : null,
         updated_at: sql`now()`,
       })
       .where('id', '=', before.id)
@@ -384,7 +428,7 @@ export function requireReason(reason: string): string {
 
 const auditListing = (
   trx: Tx,
-  admin: AdminActor,
+  admin: Actor,
   action: string,
   id: string,
   before: unknown,

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/env.ts';
 import type { Db } from '../../db/client.ts';
 import { isRetryableError } from '../../db/client.ts';
-import { TxBatcher, type BatcherOptions } from '../batcher.ts';
+import { distinctBy, TxBatcher, type BatcherOptions } from '../batcher.ts';
 import {
   buyInTransaction,
   transitionInTransaction,
@@ -11,7 +11,8 @@ import {
   type TransitionRequest,
   type TransitionResult,
 } from './orders.ts';
-import { marketSettings, type Actor, type AdminActor, type MarketSettings } from './types.ts';
+import { requirePermission, type Actor } from '../rbac.ts';
+import { marketSettings, type MarketSettings } from './types.ts';
 
 /** A serialization failure or deadlock, or a concurrent purchase with the same key committed its order first. */
 const retryableForOrders = (err: unknown): boolean =>
@@ -46,22 +47,25 @@ export class Market {
       db,
       (trx, reqs, attempt) =>
         buyInTransaction(trx, settings, reqs, this.now(), { lockListings: attempt > 1 }),
-      (r) => r.key,
+      distinctBy((r) => r.key),
       options,
     );
     this.transitions = new TxBatcher(
       db,
       (trx, reqs) => transitionInTransaction(trx, settings, reqs, this.now()),
-      (r) => r.orderId,
+      distinctBy((r) => r.orderId),
       options,
     );
   }
 
-  /** Buys `quantity` units at the price the buyer saw; idempotent by `key`. */
-  buy(req: BuyRequest): Promise<Purchase> {
-    return this.buys.submit(req);
+  /** The member buys `quantity` units at the price they saw, for themselves (`market.trade`); idempotent by `key`. */
+  async buy(actor: Actor, req: Omit<BuyRequest, 'buyerId'>): Promise<Purchase> {
+    requirePermission(actor, 'market.trade');
+    if (actor.kind !== 'member') throw new Error('unreachable: only members trade');
+    return this.buys.submit({ ...req, buyerId: actor.userId });
   }
 
+  /** Applies one order transition for `actor`, who is checked against the order and PERMISSIONS. */
   transition(
     kind: TransitionKind,
     orderId: string,
@@ -71,58 +75,63 @@ export class Market {
     return this.transitions.submit({ kind, orderId, actor, reason });
   }
 
-  /** The seller (or, for official listings, an admin or the system) says the goods were handed over. */
+  /** The seller (or, for official listings, staff who manage the market, or the system) hands the goods over. */
   markDelivered(orderId: string, actor: Actor) {
     return this.transition('deliver', orderId, actor);
   }
 
   /** The buyer confirms receipt: the escrow goes to the seller, the fee to `fees`. */
-  confirmReceived(orderId: string, buyerId: string) {
-    return this.transition('confirm', orderId, { kind: 'user', userId: buyerId });
+  confirmReceived(orderId: string, buyer: Actor) {
+    return this.transition('confirm', orderId, buyer);
   }
 
   /** The system completes a delivered order whose confirm window has passed (a no-op before that). */
-  completeAfterConfirmWindow(orderId: string) {
-    return this.transition('auto_complete', orderId, { kind: 'system' });
+  completeAfterConfirmWindow(orderId: string, system: Actor) {
+    return this.transition('auto_complete', orderId, system);
   }
 
-  cancelBySeller(orderId: string, sellerId: string) {
-    return this.transition('seller_cancel', orderId, { kind: 'user', userId: sellerId });
+  cancelBySeller(orderId: string, seller: Actor) {
+    return this.transition('seller_cancel', orderId, seller);
   }
 
   /** The buyer cancels an order the seller has not delivered yet. */
-  cancelByBuyer(orderId: string, buyerId: string) {
-    return this.transition('buyer_cancel', orderId, { kind: 'user', userId: buyerId });
+  cancelByBuyer(orderId: string, buyer: Actor) {
+    return this.transition('buyer_cancel', orderId, buyer);
   }
 
   /** The buyer disputes a delivered order within the confirm window; admins then fulfil or refund it. */
-  dispute(orderId: string, buyerId: string, reason: string) {
-    return this.transition('dispute', orderId, { kind: 'user', userId: buyerId }, reason);
+  dispute(orderId: string, buyer: Actor, reason: string) {
+    return this.transition('dispute', orderId, buyer, reason);
   }
 
-  /** Refunds an order at any stage; a completed one is reversed by compensating transfers. Audited. */
-  adminRefund(orderId: string, admin: AdminActor, reason: string) {
-    return this.transition('admin_refund', orderId, admin, reason);
+  /** Refunds an order at any stage (`tx.refund`); a completed one is reversed by compensating transfers. Audited. */
+  adminRefund(orderId: string, staff: Actor, reason: string) {
+    return this.transition('admin_refund', orderId, staff, reason);
   }
 
-  /** Completes an order for the seller (resolving a dispute in their favour). Audited. */
-  adminFulfil(orderId: string, admin: AdminActor, reason: string) {
-    return this.transition('admin_fulfil', orderId, admin, reason);
+  /** Completes an order for the seller (`order.fulfil`), resolving a dispute in their favour. Audited. */
+  adminFulfil(orderId: string, staff: Actor, reason: string) {
+    return this.transition('admin_fulfil', orderId, staff, reason);
   }
 
   /** An automatic delivery succeeded: the escrow goes to the seller (`burn` for official listings). */
-  completeDelivered(orderId: string) {
-    return this.transition('system_fulfil', orderId, { kind: 'system' });
+  completeDelivered(orderId: string, system: Actor) {
+    return this.transition('system_fulfil', orderId, system);
   }
 
   /** An automatic delivery failed for good: the buyer is refunded. */
-  refundFailedDelivery(orderId: string) {
-    return this.transition('delivery_failed', orderId, { kind: 'system' });
+  refundFailedDelivery(orderId: string, system: Actor) {
+    return this.transition('delivery_failed', orderId, system);
   }
 
   /** Refunds an undelivered order whose escrow has run out (a no-op before that, or once settled). */
-  expireEscrow(orderId: string) {
-    return this.transition('expire', orderId, { kind: 'system' });
+  expireEscrow(orderId: string, system: Actor) {
+    return this.transition('expire', orderId, system);
+  }
+
+  /** Refunds an order of an item only official listings may sell, bought from a player's listing. */
+  refuseRestricted(orderId: string, system: Actor) {
+    return this.transition('refuse_restricted', orderId, system);
   }
 }
 
@@ -131,18 +140,12 @@ const perProcess = new WeakMap<Db, Market>();
 /**
  * The Market of a process, one per database handle: the API and the worker of `ROLE=all` get different
  * dependency objects but the same handle, so every handler shares one set of batches. Its clock is the
- * process's (`now`, else the ledger's), so tests that move the clock move the market's too.
+ * process's `now`, so tests that move the clock move the market's too.
  */
-export function marketFor(deps: {
-  db: Db;
-  cfg: Config;
-  now?: () => Date;
-  ledger?: { now: () => Date };
-}): Market {
+export function marketFor(deps: { db: Db; cfg: Config; now: () => Date }): Market {
   let market = perProcess.get(deps.db);
   if (!market) {
-    const now = deps.now ?? deps.ledger?.now;
-    market = new Market(deps.db, marketSettings(deps.cfg), now ? { now } : {});
+    market = new Market(deps.db, marketSettings(deps.cfg), { now: deps.now });
     perProcess.set(deps.db, market);
   }
   return market;

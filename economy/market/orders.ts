@@ -12,13 +12,14 @@ import {
 import { Conflict, RequestFailed, type Outcome } from '../batcher.ts';
 import { marketFee } from './fees.ts';
 import { requireReason } from './listings.ts';
+import { can, requirePermission, type Action, type Actor } from '../rbac.ts';
 import {
   LISTING_COLUMNS,
   ORDER_COLUMNS,
+  RESTRICTED_KINDS,
   coins,
   toListing,
   toOrder,
-  type Actor,
   type Listing,
   type MarketSettings,
   type Order,
@@ -376,7 +377,8 @@ export type TransitionKind =
   | 'admin_fulfil'
   | 'expire'
   | 'system_fulfil'
-  | 'delivery_failed';
+  | 'delivery_failed'
+  | 'refuse_restricted';
 
 export interface TransitionRequest {
   kind: TransitionKind;
@@ -462,6 +464,27 @@ const SPECS: Record<TransitionKind, Spec> = {
     refund: 'delivery_failed',
     verb: 'refund',
   },
+  refuse_restricted: {
+    from: ['pending', 'delivered', 'disputed'],
+    to: 'refunded',
+    who: ['system'],
+    refund: 'restricted_item',
+    verb: 'refuse',
+  },
+};
+
+/** The permission each kind of actor needs, besides being the order's buyer or seller where that applies. */
+const NEEDS: Record<Who, Action> = {
+  buyer: 'market.trade',
+  seller: 'market.trade',
+  system: 'order.timers',
+  admin: 'market.manage',
+};
+
+/** What staff need to refund or fulfil an order. */
+const STAFF_ACTION: Partial<Record<TransitionKind, Action>> = {
+  admin_refund: 'tx.refund',
+  admin_fulfil: 'order.fulfil',
 };
 
 const STATE_WORDS: Record<OrderState, string> = {
@@ -497,29 +520,59 @@ function stateError(kind: TransitionKind, order: Order): AppError {
   );
 }
 
-function roleOf(actor: Actor, order: Order): Who | null {
-  if (actor.kind === 'system') return 'system';
-  if (actor.kind === 'admin') return 'admin';
-  if (actor.userId === order.buyerId) return 'buyer';
-  if (order.sellerId !== null && actor.userId === order.sellerId) return 'seller';
-  return null;
-}
-
-function assertAllowed(spec: Spec, req: TransitionRequest, order: Order): void {
-  const role = roleOf(req.actor, order);
-  // An official listing has no seller: admins act for it.
-  const sellerByAdmin = role === 'admin' && order.sellerId === null && spec.who.includes('seller');
-  if (role !== null && (spec.who.includes(role) || sellerByAdmin)) return;
+/**
+ * Who `actor` is to `order` for a transition of this kind, after checking they may take it: the system for
+ * timers; staff with the kind's permission for admin refunds and fulfilments (one who is a party to the order
+ * also needs `balance.adjust`, as refunding oneself is an adjustment); staff with `market.manage` for the
+ * seller of an official listing; otherwise the buyer or seller, whose account may not be frozen.
+ */
+function actingAs(spec: Spec, req: TransitionRequest, order: Order, frozen: ReadonlySet<string>): Who {
+  const actor = req.actor;
   const whom = spec.who.includes('buyer')
     ? 'the buyer'
     : spec.who.includes('seller')
       ? 'the seller'
-      : 'an admin';
-  throw new AppError('not_your_order', `Only ${whom} can ${spec.verb} this order.`, 403);
+      : spec.who.includes('admin')
+        ? 'an admin'
+        : 'the system';
+  const refuse = () => new AppError('not_your_order', `Only ${whom} can ${spec.verb} this order.`, 403);
+  if (actor.kind === 'system') {
+    if (!spec.who.includes('system')) throw refuse();
+    requirePermission(actor, NEEDS.system);
+    return 'system';
+  }
+  const party = actor.userId === order.buyerId || actor.userId === order.sellerId;
+  const staffAction = STAFF_ACTION[req.kind];
+  if (staffAction) {
+    if (!can(actor, staffAction) && actor.role === null) throw refuse();
+    requirePermission(actor, staffAction);
+    if (party && !can(actor, 'balance.adjust')) {
+      throw new AppError(
+        'own_order',
+        'You cannot settle an order you are the buyer or seller of; ask an admin.',
+        403,
+      );
+    }
+    return 'admin';
+  }
+  let who: Who | null = null;
+  if (actor.userId === order.buyerId && spec.who.includes('buyer')) who = 'buyer';
+  else if (order.sellerId !== null && actor.userId === order.sellerId && spec.who.includes('seller'))
+    who = 'seller';
+  // An official listing has no seller: staff who manage the market act for it.
+  else if (order.sellerId === null && spec.who.includes('seller') && can(actor, 'market.manage'))
+    who = 'admin';
+  if (who === null) throw refuse();
+  requirePermission(actor, NEEDS[who]);
+  if (who !== 'admin' && frozen.has(actor.userId)) {
+    throw new AppError('account_frozen', 'Your account is frozen, so you cannot act on orders.', 403);
+  }
+  return who;
 }
 
 interface Change {
   req: TransitionRequest;
+  who: Who;
   index: number;
   order: Order;
   spec: Spec;
@@ -553,12 +606,34 @@ export async function transitionInTransaction(
   const rows = await trx
     .selectFrom('orders as o')
     .innerJoin('listings as l', 'l.id', 'o.listing_id')
-    .select([...ORDER_COLUMNS.map((c) => `o.${c}` as const), 'l.catalog_item_id', 'l.guard_override'])
+    .leftJoin('catalog_items as c', 'c.id', 'l.catalog_item_id')
+    .select([
+      ...ORDER_COLUMNS.map((c) => `o.${c}` as const),
+      'l.catalog_item_id',
+      'l.guard_override',
+      'l.official',
+      'c.kind as item_kind',
+    ])
     .where('o.id', 'in', ids)
     .orderBy('o.id')
     .forUpdate('o')
     .execute();
   const found = new Map(rows.map((r) => [String(r.id), r]));
+  const memberIds = [
+    ...new Set(requests.flatMap((r) => (r.actor.kind === 'member' ? [r.actor.userId] : []))),
+  ];
+  const frozen = new Set(
+    memberIds.length === 0
+      ? []
+      : (
+          await trx
+            .selectFrom('users')
+            .select('id')
+            .where('id', 'in', memberIds)
+            .where('frozen', '=', true)
+            .execute()
+        ).map((u) => String(u.id)),
+  );
 
   const changes: Change[] = [];
   for (const [index, req] of requests.entries()) {
@@ -568,8 +643,13 @@ export async function transitionInTransaction(
       out[index] = fail('order_not_found', 'That order does not exist.', 404);
       continue;
     }
+    const restricted = !row.official && row.item_kind !== null && RESTRICTED_KINDS.includes(row.item_kind);
+    if (req.kind === 'refuse_restricted' && !restricted) {
+      out[index] = fail('not_restricted', 'Players may sell this item; the order stands.', 409);
+      continue;
+    }
     try {
-      const change = planTransition(settings, req, toOrder(row as OrderRow), now);
+      const change = planTransition(settings, req, toOrder(row as OrderRow), now, frozen);
       if (change === null) {
         out[index] = {
           ok: true,
@@ -581,7 +661,7 @@ export async function transitionInTransaction(
           catalogItemId: row.catalog_item_id === null ? null : String(row.catalog_item_id),
           guardOverride: row.guard_override,
         };
-        changes.push({ ...change, index, listing, ops: await ledgerOps(trx, change.order, req) });
+        changes.push({ ...change, index, listing, ops: await ledgerOps(trx, change.order, req, change.who) });
       }
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -697,7 +777,7 @@ export async function transitionInTransaction(
 
   for (const c of applied) {
     const order = after.get(c.order.id)!;
-    if (c.req.actor.kind === 'admin') {
+    if (c.who === 'admin') {
       await auditAction(trx, c.req.actor, {
         action: `market.order.${c.req.kind}`,
         target: { type: 'order', id: order.id },
@@ -728,10 +808,11 @@ function planTransition(
   req: TransitionRequest,
   order: Order,
   now: Date,
+  frozen: ReadonlySet<string>,
 ): Omit<Change, 'index' | 'listing' | 'ops'> | null {
   const spec = SPECS[req.kind];
   if (!spec) throw new AppError('invalid_transition', 'Unknown order action.', 400);
-  assertAllowed(spec, req, order);
+  const who = actingAs(spec, req, order, frozen);
   if (order.state === spec.to) return null;
   if (spec.timer) {
     if (!spec.from.includes(order.state) || !spec.timer(order, now)) return null;
@@ -771,7 +852,7 @@ function planTransition(
     patch.refunded_at = iso(now);
     patch.refund_reason = spec.refund!;
   }
-  return { req, order, spec, patch };
+  return { req, who, order, spec, patch };
 }
 
 function requireDisputeReason(reason: string | undefined): string {
@@ -786,7 +867,7 @@ function requireDisputeReason(reason: string | undefined): string {
   return why;
 }
 
-async function ledgerOps(trx: Tx, order: Order, req: TransitionRequest): Promise<LedgerOp[]> {
+async function ledgerOps(trx: Tx, order: Order, req: TransitionRequest, who: Who): Promise<LedgerOp[]> {
   const spec = SPECS[req.kind];
   const actor = req.actor.kind === 'system' ? undefined : req.actor.userId;
   const ref = { orderId: order.id, listingId: order.listingId };
@@ -803,7 +884,7 @@ async function ledgerOps(trx: Tx, order: Order, req: TransitionRequest): Promise
         ref,
         actor,
         // Admins may settle for a frozen seller; players and timers may not pay a frozen wallet.
-        force: req.actor.kind === 'admin',
+        force: who === 'admin',
       },
     ];
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, clock, settings } from '../../tests/market/fixtures.ts';
+import { admin, clock, player, settings } from '../../tests/market/fixtures.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../../tests/helpers/db.ts';
 import { AppError } from '../errors.ts';
 import { checkLedger } from '../ledger-check.ts';
@@ -65,14 +65,13 @@ describe('reference price rollup', () => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const { order } = await market.buy({
+    const { order } = await market.buy(player(buyers[n % buyers.length]!), {
       key: `sale-${++n}`,
       listingId: listing.id,
-      buyerId: buyers[n % buyers.length]!,
       quantity: 1,
       expectedUnitPrice: price,
     });
-    await market.confirmReceived(order.id, order.buyerId);
+    await market.confirmReceived(order.id, player(order.buyerId));
     return order;
   }
 
@@ -160,16 +159,11 @@ describe('reference price rollup', () => {
       kind: 'other',
       basePrice: 1000,
     });
-    const err = await createListing(
-      t.db,
-      settings,
-      { kind: 'user', userId: seller },
-      {
-        catalogItemId: item.id,
-        unitPrice: 499,
-        quantity: 1,
-      },
-    ).catch((e: unknown) => e);
+    const err = await createListing(t.db, settings, player(seller), {
+      catalogItemId: item.id,
+      unitPrice: 499,
+      quantity: 1,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).code).toBe('price_below_floor');
     expect((err as AppError).message).toContain('500 coins');
@@ -194,14 +188,13 @@ describe('reference price rollup', () => {
       actor_id: boss,
     });
 
-    const { order } = await market.buy({
+    const { order } = await market.buy(player(buyers[0]!), {
       key: 'ovr',
       listingId: listing.id,
-      buyerId: buyers[0]!,
       quantity: 1,
       expectedUnitPrice: 10,
     });
-    await market.confirmReceived(order.id, buyers[0]!);
+    await market.confirmReceived(order.id, player(buyers[0]!));
     const sold = await t.db.selectFrom('price_sales').select('id').where('order_id', '=', order.id).execute();
     expect(sold).toHaveLength(0);
   });

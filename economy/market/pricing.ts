@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../../db/client.ts';
+import { transact, type Db, type Tx } from '../../db/client.ts';
 import { AppError } from '../errors.ts';
 import { coins, type MarketSettings } from './types.ts';
 
@@ -95,7 +95,7 @@ export async function rollupPrices(
   const windowStart = new Date(now.getTime() - settings.refWindowDays * 86_400_000);
   const total: RollupResult = { sales: 0, items: 0 };
   for (;;) {
-    const step = await db.transaction().execute(async (trx) => {
+    const step = await transact(db, async (trx) => {
       const backlog = await trx
         .selectFrom('price_sales')
         .select(['id', 'catalog_item_id'])

@@ -1,5 +1,4 @@
 import type { Config } from '../../config/env.ts';
-import type { AuditSource } from '../audit.ts';
 
 /** The market's knobs, read once from the configuration. */
 export interface MarketSettings {
@@ -27,15 +26,10 @@ export const marketSettings = (cfg: Config): MarketSettings => ({
   refWindowDays: cfg.PRICE_REF_WINDOW_D,
 });
 
-/** Who asks for a change. Admin actions are audited with the admin's role, source and request id. */
-export type Actor =
-  | { kind: 'user'; userId: string }
-  | { kind: 'admin'; userId: string; role: string; source: AuditSource; requestId?: string }
-  | { kind: 'system' };
-
-export type AdminActor = Extract<Actor, { kind: 'admin' }>;
-
 export type CatalogKind = 'discord_role' | 'minecraft_item' | 'other';
+
+/** Catalog kinds that grant something on the server: only official listings may sell them (also enforced by the database). */
+export const RESTRICTED_KINDS: readonly CatalogKind[] = ['discord_role', 'minecraft_item'];
 
 export interface CatalogItem {
   id: string;
@@ -72,7 +66,12 @@ export interface Listing {
 
 export type OrderState = 'pending' | 'delivered' | 'completed' | 'refunded' | 'disputed';
 export type RefundReason =
-  'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'delivery_failed';
+  | 'seller_cancelled'
+  | 'buyer_cancelled'
+  | 'admin_refund'
+  | 'escrow_expired'
+  | 'restricted_item'
+  | 'delivery_failed';
 
 export interface Order {
   id: string;

@@ -125,7 +125,7 @@ export async function linkAccount(
   if (!unchanged) {
     await auditAction(
       trx,
-      { userId, role: null, source: 'system' },
+      { kind: 'member', userId, role: null, source: 'system', requestId: `minecraft-link:${input.code}` },
       {
         action: user.minecraft_uuid || holder ? 'minecraft.relink' : 'minecraft.link',
         target: { type: 'user', id: userId },
@@ -154,7 +154,7 @@ export async function unlinkAccount(db: Db, userId: string, now: Date): Promise<
     if (!old) return null;
     await auditAction(
       trx,
-      { userId, role: null, source: 'discord' },
+      { kind: 'member', userId, role: null, source: 'discord', requestId: `minecraft-unlink:${userId}` },
       {
         action: 'minecraft.unlink',
         target: { type: 'user', id: userId },

@@ -1,13 +1,12 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../../db/client.ts';
 import type { VoucherState } from '../../db/schema.ts';
-import type { AdminActor } from '../admin.ts';
 import { auditAction } from '../audit.ts';
 import { AppError } from '../errors.ts';
 import { requireReason } from '../market/listings.ts';
 import type { Market } from '../market/market.ts';
 import type { Order } from '../market/types.ts';
-import { requirePermission } from '../rbac.ts';
+import { requirePermission, type Actor } from '../rbac.ts';
 import { newVoucherCode } from './codes.ts';
 
 export interface Voucher {
@@ -377,8 +376,8 @@ export interface DeliveryRow extends Voucher {
 }
 
 /** Redeemed deliveries not done yet (queued, waiting for the player, sending, failed), oldest first. */
-export async function listDeliveries(db: Db, actor: AdminActor, limit = 20): Promise<DeliveryRow[]> {
-  requirePermission(actor.role, 'feed.view');
+export async function listDeliveries(db: Db, actor: Actor, limit = 20): Promise<DeliveryRow[]> {
+  requirePermission(actor, 'feed.view');
   const rows = await db
     .selectFrom('minecraft_vouchers as v')
     .innerJoin('orders as o', 'o.id', 'v.order_id')
@@ -406,13 +405,8 @@ const notOpen = () =>
   );
 
 /** An admin queues a failed (or waiting) delivery again; audited. Returns the voucher to queue. */
-export async function retryDelivery(
-  db: Db,
-  actor: AdminActor,
-  voucherId: string,
-  now: Date,
-): Promise<Voucher> {
-  requirePermission(actor.role, 'order.fulfil');
+export async function retryDelivery(db: Db, actor: Actor, voucherId: string, now: Date): Promise<Voucher> {
+  requirePermission(actor, 'order.fulfil');
   return db.transaction().execute(async (trx) => {
     const v = await lockVoucher(trx, { id: voucherId });
     if (!v || !['failed', 'waiting', 'queued'].includes(v.state) || v.order_state === 'refunded')
@@ -436,12 +430,12 @@ export async function retryDelivery(
 export async function refundDelivery(
   db: Db,
   market: Market,
-  actor: AdminActor,
+  actor: Actor,
   voucherId: string,
   reason: string,
   now: Date,
 ) {
-  requirePermission(actor.role, 'order.cancel');
+  requirePermission(actor, 'tx.refund');
   const why = requireReason(reason);
   const found = await deliveryOf(db, voucherId);
   if (!found || found.orderState === 'refunded' || found.orderState === 'completed') throw notOpen();
@@ -464,17 +458,7 @@ export async function refundDelivery(
       : notOpen();
   }
   try {
-    return await market.adminRefund(
-      v.orderId,
-      {
-        kind: 'admin',
-        userId: actor.userId ?? '',
-        role: actor.role ?? '',
-        source: actor.source,
-        ...(actor.requestId ? { requestId: actor.requestId } : {}),
-      },
-      why,
-    );
+    return await market.adminRefund(v.orderId, actor, why);
   } catch (err) {
     // The order was not refunded: the voucher goes back to where it was.
     await moveVoucher(db, voucherId, ['failed'], v.state, now, v.lastError);

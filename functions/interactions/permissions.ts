@@ -1,59 +1,47 @@
-import { PermissionFlagsBits, type APIInteraction } from 'discord-api-types/v10';
 import { AppError } from '../../economy/errors.ts';
-import {
-  can,
-  parseRoleMap,
-  requirePermission,
-  resolveRole,
-  type Action,
-  type Role,
-} from '../../economy/rbac.ts';
+import { can, memberRole, requirePermission, type Action, type MemberActor } from '../../economy/rbac.ts';
 import type { InteractionContext } from './types.ts';
 
-/** True when the member holds Discord's Administrator permission in this guild (`member.permissions`). */
-export function hasDiscordAdministrator(interaction: APIInteraction): boolean {
-  const permissions = interaction.member?.permissions;
-  if (!permissions) return false;
-  return (BigInt(permissions) & PermissionFlagsBits.Administrator) === PermissionFlagsBits.Administrator;
+type Ctx = Pick<InteractionContext, 'interaction' | 'deps' | 'user'>;
+
+const actors = new WeakMap<Ctx, Promise<MemberActor>>();
+
+/**
+ * The invoking member as the economy's Actor: their Coinhub user and role, resolved once per interaction by
+ * `memberRole` (economy/rbac.ts). Economy functions check the actor themselves.
+ */
+export function interactionActor(ctx: Ctx): Promise<MemberActor> {
+  let actor = actors.get(ctx);
+  if (!actor) {
+    const { member, guild_id: guildId, id } = ctx.interaction;
+    actor = (async (): Promise<MemberActor> => ({
+      kind: 'member',
+      userId: ctx.user.id,
+      role: member
+        ? await memberRole(ctx.deps.db, ctx.deps.cfg.GUILD_ID, {
+            guildId,
+            permissions: member.permissions,
+            roleIds: member.roles,
+          })
+        : null,
+      source: 'discord',
+      requestId: id,
+    }))();
+    actors.set(ctx, actor);
+  }
+  return actor;
 }
 
 /**
- * The invoking member's Coinhub role (docs/rbac.md): owner for Discord's Administrator permission, otherwise
- * the strongest role the guild's role map grants one of their Discord roles; null outside a guild.
+ * The acting member, refused (an ephemeral 403) when they may not take `action`: used before a prompt, a form
+ * or a read opens, so nobody is shown a form they cannot submit. The change itself is checked by the economy.
  */
-export async function memberRole(
-  ctx: Pick<InteractionContext, 'interaction' | 'deps'>,
-): Promise<Role | null> {
-  const { member, guild_id: guildId } = ctx.interaction;
-  if (!member || !guildId) return null;
-  if (hasDiscordAdministrator(ctx.interaction)) return 'owner';
-  const settings = await ctx.deps.db
-    .selectFrom('guild_settings')
-    .select('role_map')
-    .where('guild_id', '=', guildId)
-    .executeTakeFirst();
-  return resolveRole(
-    { permissions: member.permissions, roleIds: member.roles },
-    parseRoleMap(settings?.role_map),
-  );
+export async function actorMay(ctx: Ctx, action: Action, refusal?: string): Promise<MemberActor> {
+  const actor = await interactionActor(ctx);
+  if (refusal !== undefined && !can(actor, action)) throw new AppError('forbidden', refusal, 403);
+  requirePermission(actor, action);
+  return actor;
 }
 
-/** The member's role if it may take `action`; otherwise the ephemeral refusal (a 403 AppError). */
-export async function requireRole(
-  ctx: Pick<InteractionContext, 'interaction' | 'deps'>,
-  action: Action,
-): Promise<Role> {
-  const role = await memberRole(ctx);
-  requirePermission(role, action);
-  return role;
-}
-
-/** Whether the invoking member is a Coinhub admin: a role that may change settings (owner or admin). */
-export async function isAdmin(ctx: Pick<InteractionContext, 'interaction' | 'deps'>): Promise<boolean> {
-  return can(await memberRole(ctx), 'settings.change');
-}
-
-/** Throws the ephemeral refusal non-admins get. */
-export async function requireAdmin(ctx: Pick<InteractionContext, 'interaction' | 'deps'>): Promise<void> {
-  if (!(await isAdmin(ctx))) throw new AppError('forbidden', 'Only admins can do that.', 403);
-}
+/** What members who may not take an admin-only command are told. */
+export const ADMINS_ONLY = 'Only admins can do that.';

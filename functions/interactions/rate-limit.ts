@@ -4,20 +4,22 @@ import { AppError } from '../../economy/errors.ts';
 
 /**
  * For each key in order: INCR and, for the first hit of a window, EXPIRE, as one atomic step; returns the
- * counts in this window. A key named twice counts twice.
+ * count in this window and the seconds left in it, per key. A key named twice counts twice.
  */
 const HIT_SCRIPT = `
 local counts = {}
 for i, key in ipairs(KEYS) do
   local n = redis.call('INCR', key)
   if n == 1 then redis.call('EXPIRE', key, ARGV[1]) end
-  counts[i] = n
+  counts[i] = {n, redis.call('TTL', key)}
 end
 return counts`;
 
 export interface RateLimiter {
   /** Counts one action for `subject`; false when the subject is past its limit for the current window. */
   hit(subject: string): Promise<boolean>;
+  /** `hit`, also saying how many seconds remain until the subject's window resets. */
+  take(subject: string): Promise<{ allowed: boolean; retryAfterSeconds: number }>;
 }
 
 /**
@@ -30,7 +32,10 @@ export function createRateLimiter(
 ): RateLimiter {
   redis.defineCommand('coinhubRateHits', { lua: HIT_SCRIPT });
   const hitsCommand = (
-    redis as unknown as Record<string, (keyCount: number, ...args: (string | number)[]) => Promise<number[]>>
+    redis as unknown as Record<
+      string,
+      (keyCount: number, ...args: (string | number)[]) => Promise<[number, number][]>
+    >
   ).coinhubRateHits!;
   const count = coalesce((subjects: string[]) =>
     hitsCommand.call(
@@ -40,15 +45,15 @@ export function createRateLimiter(
       options.windowSeconds,
     ),
   );
-  return {
-    async hit(subject) {
-      let n: number;
-      try {
-        n = await count(subject);
-      } catch {
-        throw new AppError('unavailable', 'Coinhub is busy right now; please try again in a moment.', 503);
-      }
-      return n <= options.limit;
-    },
+  const take = async (subject: string) => {
+    let n: number;
+    let ttl: number;
+    try {
+      [n, ttl] = await count(subject);
+    } catch {
+      throw new AppError('unavailable', 'Coinhub is busy right now; please try again in a moment.', 503);
+    }
+    return { allowed: n <= options.limit, retryAfterSeconds: Math.max(1, ttl) };
   };
+  return { take, hit: async (subject) => (await take(subject)).allowed };
 }

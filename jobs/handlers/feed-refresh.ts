@@ -1,7 +1,7 @@
 import { Routes } from 'discord-api-types/v10';
 import { feedAnnotations, feedMessageFor, feedTransfersBetween } from '../../economy/feed.ts';
 import { renderFeedMessage } from '../../discord/views/feed.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 /**
  * Re-renders the feed message that shows a transaction, with its current state and the admin actions on it

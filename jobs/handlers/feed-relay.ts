@@ -15,7 +15,7 @@ import {
 } from '../../economy/feed.ts';
 import { guildChannel } from '../../economy/guild-settings.ts';
 import { linesThatFit, MAX_EMBEDS, renderFeedMessage } from '../../discord/views/feed.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 import { messageNonce } from '../../discord/nonce.ts';
 
 type RelayDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'redis' | 'rest' | 'log'>;

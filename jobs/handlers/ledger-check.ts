@@ -1,5 +1,5 @@
 import { recordLedgerCheck } from '../../economy/ledger-check.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 /** Runs the invariant check; a failure is logged at error level and recorded in ledger_checks. */
 export async function handleLedgerCheck(deps: WorkerDeps): Promise<{ ok: boolean }> {

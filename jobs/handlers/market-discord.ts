@@ -2,14 +2,15 @@ import { DiscordAPIError } from '@discordjs/rest';
 import { Routes, type APIChannel, type APIMessage } from 'discord-api-types/v10';
 import { UnrecoverableError } from 'bullmq';
 import { messageNonce } from '../../discord/nonce.ts';
-import { orderNotice, renderListing } from '../../discord/views/market.ts';
+import { listingTitle, orderNotice, renderListing } from '../../discord/views/market.ts';
 import { AppError } from '../../economy/errors.ts';
 import { getCatalogItem } from '../../economy/market/catalog.ts';
 import { guildChannel } from '../../economy/guild-settings.ts';
 import { discordIdsOf, getListing, setShopMessage } from '../../economy/market/listings.ts';
 import { marketFor } from '../../economy/market/market.ts';
 import { claimRoleGrant, getOrder, roleStillBought } from '../../economy/market/orders.ts';
-import type { Order } from '../../economy/market/types.ts';
+import { RESTRICTED_KINDS, type Order } from '../../economy/market/types.ts';
+import { systemActor } from '../../economy/rbac.ts';
 import type {
   PayloadOf,
   grantRoleJob,
@@ -18,7 +19,7 @@ import type {
   shopRefreshJob,
 } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 const status = (err: unknown) => (err instanceof DiscordAPIError ? err.status : undefined);
 const NO_MENTIONS = { allowed_mentions: { parse: [] } };
@@ -75,7 +76,7 @@ export async function handleOrderNotice(
   const body = {
     ...orderNotice(event, {
       order,
-      title: listing?.title ?? 'an item',
+      title: listing ? listingTitle(listing) : 'an item',
       viewer: to,
       buyerDiscordId: ids.get(order.buyerId)!,
       sellerDiscordId: order.sellerId ? (ids.get(order.sellerId) ?? null) : null,
@@ -98,16 +99,18 @@ export async function handleOrderNotice(
   }
 }
 
-/** A `discord_role` catalog order with its role; null for other items. */
+/** A `discord_role` catalog order with its role and whether its listing is official; null for other items. */
 async function roleOrder(
   deps: WorkerDeps,
   orderId: string,
-): Promise<{ order: Order; roleId: string } | null> {
+): Promise<{ order: Order; roleId: string; official: boolean } | null> {
   const order = await getOrder(deps.db, orderId);
   if (!order) throw new UnrecoverableError(`order ${orderId} does not exist`);
   const listing = await getListing(deps.db, order.listingId);
   const item = listing?.catalogItemId ? await getCatalogItem(deps.db, listing.catalogItemId) : undefined;
-  return item?.kind === 'discord_role' && item.roleId ? { order, roleId: item.roleId } : null;
+  return item && RESTRICTED_KINDS.includes(item.kind) && item.roleId
+    ? { order, roleId: item.roleId, official: listing!.official }
+    : null;
 }
 
 /** The REST route of the buyer's membership of `roleId` in GUILD_ID. */
@@ -133,6 +136,13 @@ export async function handleGrantRole(
   const found = await roleOrder(deps, orderId);
   if (!found) return { granted: false };
   const market = marketFor(deps);
+  if (!found.official) {
+    // Only the server shop sells roles (the database refuses such listings now; older ones may remain).
+    const { order, changed } = await market.refuseRestricted(orderId, systemActor(`grant-role:${orderId}`));
+    if (changed) await followUpOrder(deps.queues, order, 'refunded', market.now(), true);
+    deps.log.warn({ orderId }, 'role bought from a player listing: refused and refunded');
+    return { granted: false };
+  }
   const order = await claimRoleGrant(deps.db, orderId, market.now());
   if (!order) {
     const refunded = await getOrder(deps.db, orderId);
@@ -153,7 +163,10 @@ export async function handleGrantRole(
   let after: Order | undefined;
   if (order.state === 'pending') {
     try {
-      const { order: delivered, changed } = await market.markDelivered(order.id, { kind: 'system' });
+      const { order: delivered, changed } = await market.markDelivered(
+        order.id,
+        systemActor(`grant-role:${order.id}`),
+      );
       if (changed) {
         await followUpOrder(deps.queues, delivered, 'delivered', market.now(), false);
         after = delivered;
@@ -183,7 +196,8 @@ export async function handleRevokeRole(
 
 /** `handleRevokeRole` for an order whose role is known. */
 async function revokeRole(deps: WorkerDeps, order: Order, roleId: string): Promise<{ revoked: boolean }> {
-  if (order.state !== 'refunded') return { revoked: false };
+  // A grant never cleared never added the role: the buyer may hold it for another reason, so it stays.
+  if (order.state !== 'refunded' || order.roleGrantedAt === null) return { revoked: false };
   if (await roleStillBought(deps.db, order, roleId)) {
     deps.log.info(
       { orderId: order.id, roleId },

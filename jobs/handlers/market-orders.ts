@@ -2,12 +2,12 @@ import { UnrecoverableError } from 'bullmq';
 import { AppError } from '../../economy/errors.ts';
 import { marketFor } from '../../economy/market/market.ts';
 import { dueOrders, type TransitionResult } from '../../economy/market/orders.ts';
+import { systemActor } from '../../economy/rbac.ts';
 import type { PayloadOf, marketCompleteJob, marketExpireJob } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
-export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues'> &
-  Partial<Pick<WorkerDeps, 'ledger'>>;
+export type MarketJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues' | 'now'>;
 
 /** A refusal is permanent (the order is gone or settled otherwise); `busy` is worth a retry. */
 function permanent(err: unknown): never {
@@ -31,7 +31,9 @@ export async function handleMarketExpire(
   deps: MarketJobDeps,
   { orderId }: PayloadOf<typeof marketExpireJob>,
 ): Promise<{ changed: boolean }> {
-  const result = await marketFor(deps).expireEscrow(orderId).catch(permanent);
+  const result = await marketFor(deps)
+    .expireEscrow(orderId, systemActor(`market-expire:${orderId}`))
+    .catch(permanent);
   if (result.changed) deps.log.info({ orderId }, 'order escrow expired; buyer refunded');
   await announceSettled(deps, result);
   return { changed: result.changed };
@@ -42,7 +44,9 @@ export async function handleMarketComplete(
   deps: MarketJobDeps,
   { orderId }: PayloadOf<typeof marketCompleteJob>,
 ): Promise<{ changed: boolean }> {
-  const result = await marketFor(deps).completeAfterConfirmWindow(orderId).catch(permanent);
+  const result = await marketFor(deps)
+    .completeAfterConfirmWindow(orderId, systemActor(`market-complete:${orderId}`))
+    .catch(permanent);
   if (result.changed) deps.log.info({ orderId }, 'order completed after its confirm window');
   await announceSettled(deps, result);
   return { changed: result.changed };
@@ -63,6 +67,7 @@ const SWEEP_PAGE = 500;
  */
 export async function handleMarketSweep(deps: MarketJobDeps): Promise<SweepResult> {
   const market = marketFor(deps);
+  const sweeper = systemActor('market-sweep');
   const total: SweepResult = { expired: 0, completed: 0, stuck: 0 };
   const skip = new Set<string>();
   for (;;) {
@@ -71,8 +76,8 @@ export async function handleMarketSweep(deps: MarketJobDeps): Promise<SweepResul
     const complete = due.complete.filter((id) => !skip.has(id));
     if (expire.length === 0 && complete.length === 0) break;
     const settled = await Promise.allSettled<TransitionResult>([
-      ...expire.map((id) => market.expireEscrow(id)),
-      ...complete.map((id) => market.completeAfterConfirmWindow(id)),
+      ...expire.map((id) => market.expireEscrow(id, sweeper)),
+      ...complete.map((id) => market.completeAfterConfirmWindow(id, sweeper)),
     ]);
     const ids = [...expire, ...complete];
     const settledNow: TransitionResult[] = [];

@@ -5,7 +5,7 @@ import { marketFor } from '../../economy/market/market.ts';
 import { getListing } from '../../economy/market/listings.ts';
 import { getOrder } from '../../economy/market/orders.ts';
 import { pruneEvents } from '../../economy/minecraft/events.ts';
-import { renderCommand } from '../../economy/minecraft/templates.ts';
+import { renderCommand } from '../../economy/market/command-template.ts';
 import {
   claimDelivery,
   deliveryOf,
@@ -13,30 +13,27 @@ import {
   getVoucher,
   moveVoucher,
 } from '../../economy/minecraft/vouchers.ts';
-import {
-  MinecraftRefused,
-  MinecraftUnavailable,
-  type MinecraftServerApi,
-} from '../../minecraft/servertap.ts';
+import { MinecraftRefused, MinecraftUnavailable } from '../../minecraft/servertap.ts';
 import type { PayloadOf, minecraftDeliverJob, minecraftNoticeJob } from '../definitions.ts';
 import { followUpOrder } from '../market-events.ts';
 import { queueDelivery } from '../minecraft-events.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
+import { systemActor } from '../../economy/rbac.ts';
 
-export type MinecraftJobDeps = Pick<WorkerDeps, 'cfg' | 'db' | 'log' | 'queues' | 'rest'> &
-  Partial<Pick<WorkerDeps, 'ledger'>> & {
-    /** The server's API; absent when MINECRAFT_API_URL is not set. */
-    minecraft?: MinecraftServerApi;
-  };
+export type MinecraftJobDeps = Pick<
+  WorkerDeps,
+  'cfg' | 'db' | 'log' | 'queues' | 'rest' | 'now' | 'minecraft'
+>;
 
 export type DeliveryOutcome = 'skipped' | 'waiting' | 'delivered' | 'refunded' | 'not_configured';
 
 /** The order's escrow follows the delivery: posted when it succeeded, refunded when it failed for good. */
 async function settle(deps: MinecraftJobDeps, orderId: string, delivered: boolean): Promise<void> {
   const market = marketFor(deps);
+  const system = systemActor(`minecraft-deliver:${orderId}`);
   const result = delivered
-    ? await market.completeDelivered(orderId)
-    : await market.refundFailedDelivery(orderId);
+    ? await market.completeDelivered(orderId, system)
+    : await market.refundFailedDelivery(orderId, system);
   if (result.changed) {
     const event = delivered ? 'completed' : 'refunded';
     await followUpOrder(deps.queues, result.order, event, market.now(), result.restocked !== null);

@@ -6,7 +6,7 @@ import { channelMention } from '../../discord/views/format.ts';
 import { getGuildSettings, saveGuildLayout, withGuildLayoutLock } from '../../economy/guild-settings.ts';
 import type { PayloadOf, setupGuildJob } from '../definitions.ts';
 import { readInteractionToken } from '../interaction-tokens.ts';
-import type { WorkerDeps } from '../worker.ts';
+import type { WorkerDeps } from '../deps.ts';
 
 type Payload = PayloadOf<typeof setupGuildJob>;
 

@@ -6,10 +6,10 @@ import {
   noteTransfer,
   refundTransfer,
   unfreezeUser,
-  type AdminActor,
   type AdminDeps,
 } from '../../economy/admin.ts';
 import { recentAuditForUser } from '../../economy/audit.ts';
+import type { Actor, Role } from '../../economy/rbac.ts';
 import { Ledger, SYSTEM_ACCOUNTS } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import {
@@ -30,7 +30,13 @@ let alice: string;
 let bob: string;
 let carol: string;
 const now = () => new Date();
-const as = (userId: string, role: AdminActor['role'], requestId: string | null = null): AdminActor => ({
+let requests = 0;
+const as = (
+  userId: string,
+  role: Role | null,
+  requestId = `request-${++requests}`,
+): Extract<Actor, { kind: 'member' }> => ({
+  kind: 'member',
   userId,
   role,
   source: 'discord',
@@ -127,7 +133,7 @@ describe('adjustBalance', () => {
   it('refuses bad input, more than the wallet holds, and roles without the permission, changing nothing', async () => {
     const before = await transferCount();
     const audits = (await auditRows('balance.adjust')).length;
-    const attempt = (actor: AdminActor, amount: number, reason = 'x') =>
+    const attempt = (actor: ReturnType<typeof as>, amount: number, reason = 'x') =>
       adjustBalance(deps, actor, { userId: alice, amount, reason, key: `bad:${amount}:${actor.role}` });
     await expect(attempt(as(admin, 'admin'), -5000)).rejects.toMatchObject({ code: 'insufficient_funds' });
     await expect(attempt(as(admin, 'admin'), 0)).rejects.toMatchObject({ code: 'invalid_amount' });
@@ -425,5 +431,66 @@ describe('audit trail', () => {
   it('refuses updates and deletes of audit rows', async () => {
     await expect(sql`update audit_log set reason = 'x'`.execute(t.db)).rejects.toThrow(/append-only/);
     await expect(sql`delete from audit_log`.execute(t.db)).rejects.toThrow(/append-only/);
+  });
+});
+
+describe('refunds that are adjustments in disguise', () => {
+  it('a moderator cannot refund a transfer they are a party to; with balance.adjust they can', async () => {
+    const [party, payee] = (await insertUsers(t.db, 2, 600_000_000_000_000_000n)).map((u) => u.id) as [
+      string,
+      string,
+    ];
+    await fundWallets(ledger, [party], 500);
+    const toMod = await ledger.transfer({
+      key: 'party-1',
+      debit: alice,
+      credit: party,
+      amount: 20,
+      reason: 'pay',
+    });
+    const fromMod = await ledger.transfer({
+      key: 'party-2',
+      debit: party,
+      credit: payee,
+      amount: 30,
+      reason: 'pay',
+    });
+    const before = await transferCount();
+    for (const id of [toMod.transferId, fromMod.transferId]) {
+      await expect(refundTransfer(deps, as(party, 'moderator'), { transferId: id })).rejects.toMatchObject({
+        code: 'refund_own',
+        status: 403,
+      });
+    }
+    expect(await transferCount()).toBe(before);
+    expect(await auditRows('tx.refund', fromMod.transferId)).toHaveLength(0);
+    const byAdmin = await refundTransfer(deps, as(party, 'admin'), { transferId: fromMod.transferId });
+    expect(byAdmin).toMatchObject({ changed: true, outcome: 'reversed', amount: 30 });
+  });
+
+  it("reversing an admin's mint or burn needs balance.adjust: refused to a moderator, allowed to an owner", async () => {
+    const mint = await adjustBalance(deps, as(admin, 'admin'), {
+      userId: carol,
+      amount: 40,
+      reason: 'event prize',
+      key: 'mint-reverse',
+    });
+    const burn = await adjustBalance(deps, as(admin, 'admin'), {
+      userId: carol,
+      amount: -15,
+      reason: 'penalty',
+      key: 'burn-reverse',
+    });
+    const carolBefore = await balance(carol);
+    for (const id of [mint.transferId, burn.transferId]) {
+      await expect(refundTransfer(deps, as(mod, 'moderator'), { transferId: id })).rejects.toMatchObject({
+        code: 'forbidden',
+        status: 403,
+      });
+    }
+    expect(await balance(carol)).toBe(carolBefore);
+    const owner = await refundTransfer(deps, as(alice, 'owner'), { transferId: mint.transferId });
+    expect(owner).toMatchObject({ changed: true, amount: 40 });
+    expect(await balance(carol)).toBe(carolBefore - 40);
   });
 });

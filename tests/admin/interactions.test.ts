@@ -16,7 +16,7 @@ import {
 } from '../helpers/interactions.ts';
 import { until, waitFor } from '../helpers/wait.ts';
 import { marketClient } from '../market/discord-client.ts';
-import { settings as marketSettings } from '../market/fixtures.ts';
+import { settings as marketSettings, player } from '../market/fixtures.ts';
 import { feedIds } from '../feed/helpers.ts';
 
 // System test: the real server (API and worker in one child process) behind signed HTTP, a fake Discord API.
@@ -340,20 +340,14 @@ describe('actions on the feed', () => {
 
   it('Fulfil on an order hold completes the order through the market, once', async () => {
     const market = new Market(rig.db.db, marketSettings);
-    const listing = await createListing(
-      rig.db.db,
-      marketSettings,
-      { kind: 'user', userId: await userId(bob) },
-      {
-        title: 'Diamond sword',
-        unitPrice: 100,
-        quantity: 2,
-      },
-    );
-    const purchase = await market.buy({
+    const listing = await createListing(rig.db.db, marketSettings, player(await userId(bob)), {
+      title: 'Diamond sword',
+      unitPrice: 100,
+      quantity: 2,
+    });
+    const purchase = await market.buy(player(await userId(alice)), {
       key: 'feed-buy',
       listingId: listing.id,
-      buyerId: await userId(alice),
       quantity: 1,
       expectedUnitPrice: 100,
     });
@@ -395,17 +389,15 @@ describe('actions on the feed', () => {
 
   it('Refund on an order refunds it through the market and Cancel removes the listing; both audited', async () => {
     const market = new Market(rig.db.db, marketSettings);
-    const listing = await createListing(
-      rig.db.db,
-      marketSettings,
-      { kind: 'user', userId: await userId(bob) },
-      { title: 'Enchanted bow', unitPrice: 60, quantity: 3 },
-    );
+    const listing = await createListing(rig.db.db, marketSettings, player(await userId(bob)), {
+      title: 'Enchanted bow',
+      unitPrice: 60,
+      quantity: 3,
+    });
     const aliceBefore = await balance(alice);
-    const purchase = await market.buy({
+    const purchase = await market.buy(player(await userId(alice)), {
       key: 'feed-buy-2',
       listingId: listing.id,
-      buyerId: await userId(alice),
       quantity: 1,
       expectedUnitPrice: 60,
     });
@@ -459,10 +451,9 @@ describe('actions on the feed', () => {
       'the #shop message',
       async () => (await market.listing(listingId)).shop_message_id ?? undefined,
     );
-    const purchase = await new Market(rig.db.db, marketSettings).buy({
+    const purchase = await new Market(rig.db.db, marketSettings).buy(player(await userId(alice)), {
       key: 'feed-buy-3',
       listingId,
-      buyerId: await userId(alice),
       quantity: 1,
       expectedUnitPrice: 80,
     });

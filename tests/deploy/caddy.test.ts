@@ -17,12 +17,13 @@ import { plainRequest as get } from './http.ts';
 const CADDYFILE = fileURLToPath(new URL('docker/caddy/Caddyfile', ROOT));
 const text = readFileSync(CADDYFILE, 'utf8');
 const hasCaddy = spawnSync('caddy', ['version']).status === 0;
-const API_PATHS = ['/api/*', '/auth/*', '/interactions', '/webhooks/*'];
+const PANEL_API_PATHS = ['/api/*', '/auth/*'];
+const MACHINE_PATHS = ['/interactions', '/webhooks/*'];
 
 describe('Caddyfile routes', () => {
-  it('sends exactly the API paths to the api service on both domains, never the health routes', () => {
+  it('sends /api and /auth to the api service on the panel domain, and only the machine paths on the API domain', () => {
     const matchers = [...text.matchAll(/^\s*@api path (.+)$/gm)].map((m) => m[1]!.split(/\s+/));
-    expect(matchers).toEqual([API_PATHS, API_PATHS]);
+    expect(matchers).toEqual([PANEL_API_PATHS, MACHINE_PATHS]);
     expect(text).toMatch(
       /dynamic a \{\s*name \{\$API_UPSTREAM_HOST:api\}\s*port \{\$API_UPSTREAM_PORT:8787\}/,
     );
@@ -109,14 +110,27 @@ describe.skipIf(!hasCaddy)('Caddy running the Caddyfile', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('proxies the API paths on both domains and serves the panel (with its SPA fallback) on the panel domain', async () => {
-    for (const base of [panelUrl, apiUrl]) {
-      for (const p of ['/interactions', '/api/tx/stream', '/auth/discord/login', '/webhooks/minecraft']) {
-        const res = await get(`${base}${p}`);
-        expect(res.status, `${base}${p}`).toBe(200);
-        expect(JSON.parse(res.body)).toEqual({ from: 'api', path: p });
-      }
+  it('proxies /api and /auth on the panel domain, only the machine paths on the API domain, and serves the panel (with its SPA fallback)', async () => {
+    const proxied = [
+      ...['/api/me', '/api/tx/stream', '/auth/discord/login', '/auth/discord/callback?code=c&state=s'].map(
+        (p) => [panelUrl, p] as const,
+      ),
+      ...['/interactions', '/webhooks/minecraft'].map((p) => [apiUrl, p] as const),
+    ];
+    for (const [base, p] of proxied) {
+      const res = await get(`${base}${p}`);
+      expect(res.status, `${base}${p}`).toBe(200);
+      expect(JSON.parse(res.body)).toEqual({ from: 'api', path: p });
     }
+    const seenBefore = seen.length;
+    for (const p of ['/api/me', '/auth/discord/login', '/readyz']) {
+      expect((await get(`${apiUrl}${p}`)).status, `${apiUrl}${p}`).toBe(404);
+    }
+    for (const p of ['/interactions', '/webhooks/minecraft']) {
+      const res = await get(`${panelUrl}${p}`);
+      expect(res.body, `${panelUrl}${p}`).toContain('Coinhub panel');
+    }
+    expect(seen.length).toBe(seenBefore);
     for (const p of ['/', '/market/listings/42']) {
       const res = await get(`${panelUrl}${p}`);
       expect(res.status).toBe(200);

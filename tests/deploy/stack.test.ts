@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../config/logger.ts';
 import { createDb, type Db } from '../../db/client.ts';
 import { createRedis } from '../../db/redis.ts';
-import { ledgerCheckJob } from '../../jobs/definitions.ts';
+import { ledgerCheckJob, setupGuildJob } from '../../jobs/definitions.ts';
 import { Queues } from '../../jobs/queues.ts';
 import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createDiscordSigner } from '../helpers/discord-signer.ts';
@@ -29,6 +29,7 @@ import {
   slashCommand,
 } from '../helpers/interactions.ts';
 import { freePort, startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { until } from '../helpers/wait.ts';
 import { ROOT } from './compose-check.ts';
 import { plainRequest as request } from './http.ts';
 
@@ -108,18 +109,21 @@ function healthcheck(env: Record<string, string>) {
   return { code: result.status, out: `${result.stdout}${result.stderr}`.trim() };
 }
 
-async function waitFor<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  what: string,
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}\n${workers.map((w) => w.output()).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 200));
+const workersOutput = () => workers.map((w) => w.output()).join('\n');
+
+/** Polls `probe` with the workers' output in the timeout error. */
+const waitFor = <T>(probe: () => Promise<T | undefined> | T | undefined, what: string) =>
+  until(what, probe, 30_000, workersOutput);
+
+/** BullMQ's view of the stack's queues, for waiting until the workers have finished what was enqueued. */
+async function withQueues<T>(fn: (queues: Queues) => Promise<T>): Promise<T> {
+  const redis = createRedis(REDIS_URL, 'command', 'deploy-test');
+  const queues = new Queues(redis, `${REDIS_PREFIX}:bull`, createLogger('silent'));
+  try {
+    return await fn(queues);
+  } finally {
+    await queues.close();
+    redis.disconnect();
   }
 }
 
@@ -293,8 +297,15 @@ describe('the compose stack, run as processes', () => {
     expect(res.json()).toEqual({ type: 5, data: { flags: 64 } });
 
     const edits = await waitFor(() => discord.responseEdits.get(payload.token), 'the deferred response edit');
-    // Give a second worker every chance to run it again before counting.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Count once the queue holds nothing waiting, running or due for a retry: a completed job never runs again.
+    await withQueues((queues) =>
+      waitFor(async () => {
+        const counts = await queues
+          .get(setupGuildJob.queue)
+          .getJobCounts('active', 'wait', 'delayed', 'prioritized');
+        return Object.values(counts).every((n) => n === 0) || undefined;
+      }, 'the setup job to complete'),
+    );
     expect(edits).toHaveLength(1);
     expect((edits[0] as { content: string }).content).toMatch(/Coinhub is set up/);
     expect(discord.callsTo('POST', /\/guilds\/\d+\/channels$/)).toHaveLength(4);
@@ -304,22 +315,20 @@ describe('the compose stack, run as processes', () => {
   });
 
   it('a batch of queued jobs is shared by the workers and each runs once', async () => {
-    const redis = createRedis(REDIS_URL, 'command', 'deploy-test');
-    const queues = new Queues(redis, `${REDIS_PREFIX}:bull`, createLogger('silent'));
     const before = await ledgerChecks();
     const JOBS = 12;
-    for (let i = 0; i < JOBS; i++)
-      await queues.enqueue(ledgerCheckJob, {}, { jobId: `deploy-check-${run}-${i}` });
-    // The same job id again is the same job: BullMQ keeps one.
-    await queues.enqueue(ledgerCheckJob, {}, { jobId: `deploy-check-${run}-0` });
-    await queues.close();
-    redis.disconnect();
-
-    await waitFor(
-      async () => ((await ledgerChecks()) >= before + JOBS ? true : undefined),
-      'the ledger checks',
-    );
-    await new Promise((r) => setTimeout(r, 2000));
+    const ids = Array.from({ length: JOBS }, (_, i) => `deploy-check-${run}-${i}`);
+    await withQueues(async (queues) => {
+      for (const jobId of ids) await queues.enqueue(ledgerCheckJob, {}, { jobId });
+      // The same job id again is the same job: BullMQ keeps one.
+      await queues.enqueue(ledgerCheckJob, {}, { jobId: ids[0] });
+      // Count once every job has completed: a completed job never runs again.
+      const queue = queues.get(ledgerCheckJob.queue);
+      await waitFor(async () => {
+        const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
+        return states.every((s) => s === 'completed') || undefined;
+      }, 'the ledger check jobs to complete');
+    });
     expect(await ledgerChecks()).toBe(before + JOBS);
     const handled = workers.map(
       (w) =>

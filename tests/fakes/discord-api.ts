@@ -66,7 +66,10 @@ interface Route {
   method: string;
   pattern: RegExp;
   keys: string[];
-  bot: boolean;
+  /** `bot`: Authorization must be the bot token; `none`: no Authorization (webhooks); `own`: the handler checks. */
+  auth: 'bot' | 'none' | 'own';
+  /** Served at the server's root (Discord's web pages) instead of under /api/v10. */
+  root: boolean;
   handler: Handler;
 }
 
@@ -206,6 +209,11 @@ export class FakeDiscordApi {
     return this.base;
   }
 
+  /** The value for DISCORD_OAUTH_BASE: the root that Discord's web pages (the authorize page) live under. */
+  get origin(): string {
+    return this.base.replace(/\/api$/, '');
+  }
+
   get botUserId(): string {
     return this.options.botUserId ?? '900000000000000002';
   }
@@ -215,8 +223,17 @@ export class FakeDiscordApi {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Adds (or overrides, when registered later) a route under /api/v10. `:name` segments become params. */
-  route(method: string, path: string, handler: Handler, { bot = true } = {}): void {
+  /**
+   * Adds (or overrides, when registered later) a route under /api/v10, or at the root with `root`. `:name`
+   * segments become params. A route checks the bot token unless `bot: false` (no Authorization at all) or
+   * `ownAuth` (the handler checks it, e.g. OAuth2's Basic and Bearer).
+   */
+  route(
+    method: string,
+    path: string,
+    handler: Handler,
+    { bot = true, root = false, ownAuth = false } = {},
+  ): void {
     const keys: string[] = [];
     const pattern = new RegExp(
       `^${path
@@ -226,7 +243,8 @@ export class FakeDiscordApi {
           return '([^/]+)';
         })}$`,
     );
-    this.routes.unshift({ method, pattern, keys, bot, handler });
+    const auth = ownAuth ? 'own' : bot ? 'bot' : 'none';
+    this.routes.unshift({ method, pattern, keys, auth, root, handler });
   }
 
   addGuild(guildId: string, channels: Partial<FakeChannel>[] = []): void {
@@ -270,7 +288,8 @@ export class FakeDiscordApi {
     this.calls.push(call);
     let result: Reply;
     try {
-      call.body = raw ? JSON.parse(raw) : undefined;
+      const form = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+      call.body = !raw ? undefined : form ? Object.fromEntries(new URLSearchParams(raw)) : JSON.parse(raw);
       result = await this.dispatch(call);
     } catch {
       this.problem(call, 'body is not JSON');
@@ -287,25 +306,22 @@ export class FakeDiscordApi {
 
   private dispatch(call: RecordedCall): Reply | Promise<Reply> {
     const prefix = '/api/v10';
-    if (!call.path.startsWith(prefix)) {
-      this.problem(call, 'not under /api/v10');
-      return error(404, 0, '404: Not Found');
-    }
-    const path = call.path.slice(prefix.length);
+    const root = !call.path.startsWith(prefix);
+    const path = root ? call.path : call.path.slice(prefix.length);
     for (const r of this.routes) {
-      if (r.method !== call.method) continue;
+      if (r.method !== call.method || r.root !== root) continue;
       const m = r.pattern.exec(path);
       if (!m) continue;
-      if (r.bot && call.authorization !== `Bot ${this.options.token}`) {
+      if (r.auth === 'bot' && call.authorization !== `Bot ${this.options.token}`) {
         this.problem(call, `authorization is not "Bot <token>"`);
         return error(401, 0, '401: Unauthorized');
       }
-      if (!r.bot && call.authorization !== undefined)
+      if (r.auth === 'none' && call.authorization !== undefined)
         this.problem(call, 'webhook routes take no Authorization header');
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
       return r.handler({ params, query: call.query, body: call.body, call });
     }
-    this.problem(call, 'no such route in the fake');
+    this.problem(call, root ? 'not under /api/v10' : 'no such route in the fake');
     return error(404, 0, '404: Not Found');
   }
 

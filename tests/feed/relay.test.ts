@@ -367,7 +367,7 @@ describe('feed relay', () => {
     const message = feedMessages().find((m) => transferIdsIn(m).includes(pay.transferId))!;
     await refundTransfer(
       { db: t.db, now: () => new Date() },
-      { userId: users[11]!, role: 'moderator', source: 'discord', requestId: 'r1' },
+      { kind: 'member', userId: users[11]!, role: 'moderator', source: 'discord', requestId: 'r1' },
       { transferId: pay.transferId, reason: 'mistake' },
     );
     expect(await handleFeedRefresh(deps, { transferId: pay.transferId })).toEqual({ edited: true });

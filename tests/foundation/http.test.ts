@@ -3,7 +3,6 @@ import { parseConfig } from '../../config/env.ts';
 import { createLogger } from '../../config/logger.ts';
 import { createRedis } from '../../db/redis.ts';
 import { AppError } from '../../economy/errors.ts';
-import { Ledger } from '../../economy/ledger.ts';
 import { createApp } from '../../functions/app.ts';
 import { READINESS_TTL_MS } from '../../functions/health.ts';
 import type { AppDeps } from '../../functions/context.ts';
@@ -29,7 +28,7 @@ function depsWith(redisUrl: string): AppDeps {
     () => queues.close(),
     () => redis.quit().catch(() => redis.disconnect()),
   );
-  return { cfg, db: t.db, redis, ledger: new Ledger(t.db), queues, log, now: () => new Date() };
+  return { cfg, db: t.db, redis, queues, log, now: () => new Date() };
 }
 
 beforeAll(async () => {

@@ -14,6 +14,7 @@ import { Queues } from '../../jobs/queues.ts';
 import { testRedisPrefix } from '../helpers/db.ts';
 import { databaseUrl, REDIS_URL, testDbName } from '../helpers/env.ts';
 import { startServer } from '../helpers/server-process.ts';
+import { until } from '../helpers/wait.ts';
 
 const KEY = 'ab'.repeat(32);
 // The standalone migrate reads the whole configuration, which needs GUILD_ID outside tests.
@@ -31,16 +32,6 @@ function run(args: string[], env: Record<string, string>) {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => resolve({ code, out }));
   });
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 afterAll(async () => {
@@ -70,7 +61,11 @@ describe('npm start', () => {
       expect(server.output()).toContain('created database');
 
       await queues.enqueue(ledgerCheckJob, {});
-      const good = await waitFor(async () => (await db.selectFrom('ledger_checks').selectAll().execute())[0]);
+      const good = await until(
+        'the first ledger check',
+        async () => (await db.selectFrom('ledger_checks').selectAll().execute())[0],
+        20_000,
+      );
       expect(good.ok).toBe(true);
 
       // A balance changed behind the ledger's back: the next check fails, is recorded and logged.
@@ -81,11 +76,13 @@ describe('npm start', () => {
         .execute();
       await db.insertInto('accounts').values({ id: user!.id, kind: 'user', balance: 5 }).execute();
       await queues.enqueue(ledgerCheckJob, {});
-      const bad = await waitFor(
+      const bad = await until(
+        'a failed ledger check',
         async () => (await db.selectFrom('ledger_checks').selectAll().where('ok', '=', false).execute())[0],
+        20_000,
       );
       expect(bad.report).toMatchObject({ ok: false, wallet_mismatches: 1, sum: '5' });
-      await waitFor(async () => (server.output().includes('ledger check FAILED') ? true : undefined));
+      await until('the failure in the log', () => server.output().includes('ledger check FAILED'), 20_000);
     } finally {
       await queues.close();
       redis.disconnect();

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDb, type Db } from '../../db/client.ts';
 import { inject } from 'vitest';
 import { databaseUrl, testDbName } from './env.ts';
 
 export { fundedUsers, fundWallets, insertUsers } from './seed.ts';
+export { testRedisPrefix } from './redis.ts';
 
 export interface TestDatabase {
   name: string;
@@ -68,5 +68,3 @@ export async function transferCount(db: Db): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
-
-export const testRedisPrefix = () => `test:${randomBytes(6).toString('hex')}`;

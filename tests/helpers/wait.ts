@@ -12,17 +12,21 @@ export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs
   }
 }
 
-/** Polls `probe` until it returns something (not undefined or false) and returns that; throws on timeout. */
+/**
+ * Polls `probe` until it returns something (not undefined or false) and returns that; throws on timeout, with
+ * `detail()` (e.g. a server's output) in the message when given.
+ */
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   ms = 15_000,
+  detail?: () => string,
 ): Promise<T> {
   let value: T | undefined;
   const found = await waitFor(async () => {
     value = await probe();
     return value !== undefined && value !== false;
   }, ms);
-  if (!found) throw new Error(`timed out waiting for ${what}`);
+  if (!found) throw new Error(`timed out waiting for ${what}${detail ? `\n${detail()}` : ''}`);
   return value as T;
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { slashCommand, TEST_APPLICATION_ID, TEST_GUILD_ID, type Actor } from '../helpers/interactions.ts';
+import { until } from '../helpers/wait.ts';
 
 let rig: InteractionServer;
 beforeAll(async () => {
@@ -18,21 +19,16 @@ afterAll(async () => {
 const admin: Actor = { id: '400000000000000001', username: 'boss', admin: true };
 const VIEW_CHANNEL = 1n << 10n;
 
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out:\n${rig.server.output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function runSetup() {
   const payload = slashCommand('setup', admin, {}, 'channels');
   const { body } = await rig.send(payload);
   expect(body).toEqual({ type: 5, data: { flags: 64 } });
-  const edits = await waitFor(() => rig.discord.responseEdits.get(payload.token));
+  const edits = await until(
+    'the deferred response edit',
+    () => rig.discord.responseEdits.get(payload.token),
+    20_000,
+    () => rig.server.output(),
+  );
   return edits[0] as { content: string };
 }
 
@@ -132,7 +128,12 @@ describe('/setup', () => {
       await Promise.all(payloads.map((p) => fresh.send(p)));
       const outcomes = await Promise.all(
         payloads.map((p) =>
-          waitFor(() => fresh.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined),
+          until(
+            'both deferred response edits',
+            () => fresh.discord.responseEdits.get(p.token)?.[0] as { content: string } | undefined,
+            20_000,
+            () => fresh.server.output(),
+          ),
         ),
       );
       for (const o of outcomes) expect(o.content).toMatch(/Coinhub is set up/);

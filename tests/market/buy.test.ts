@@ -4,7 +4,7 @@ import { checkLedger } from '../../economy/ledger-check.ts';
 import { createListing, pauseListing, updateListing } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
 import { balanceOf, createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { admin, clock, freeze, settings, systemBalance } from './fixtures.ts';
+import { admin, clock, freeze, player, settings, systemBalance } from './fixtures.ts';
 
 let t: TestDatabase;
 let market: Market;
@@ -26,16 +26,11 @@ afterAll(async () => {
 });
 
 const sell = (unitPrice: number, quantity: number, by = seller) =>
-  createListing(
-    t.db,
-    { ...settings, maxActiveListings: 100 },
-    { kind: 'user', userId: by },
-    {
-      title: 'Enchanted pickaxe',
-      unitPrice,
-      quantity,
-    },
-  );
+  createListing(t.db, { ...settings, maxActiveListings: 100 }, player(by), {
+    title: 'Enchanted pickaxe',
+    unitPrice,
+    quantity,
+  });
 
 const countRows = async (table: 'orders' | 'transfers') =>
   Number(
@@ -64,10 +59,9 @@ describe('buying', () => {
       order,
       listing: after,
       replayed,
-    } = await market.buy({
+    } = await market.buy(player(buyer), {
       key: 'i-1',
       listingId: listing.id,
-      buyerId: buyer,
       quantity: 2,
       expectedUnitPrice: 120,
     });
@@ -100,9 +94,10 @@ describe('buying', () => {
   it('returns the same order for a retried interaction and moves nothing twice', async () => {
     const listing = await sell(50, 3);
     const buyer = buyers[1]!;
-    const req = { key: 'i-retry', listingId: listing.id, buyerId: buyer, quantity: 1, expectedUnitPrice: 50 };
-    const results = await Promise.all([market.buy(req), market.buy(req), market.buy(req)]);
-    const again = await new Market(t.db, settings, { now: time.now }).buy(req);
+    const req = { key: 'i-retry', listingId: listing.id, quantity: 1, expectedUnitPrice: 50 };
+    const me = player(buyer);
+    const results = await Promise.all([market.buy(me, req), market.buy(me, req), market.buy(me, req)]);
+    const again = await new Market(t.db, settings, { now: time.now }).buy(me, req);
     const ids = new Set([...results, again].map((r) => r.order.id));
     expect(ids.size).toBe(1);
     expect(again.replayed).toBe(true);
@@ -116,7 +111,7 @@ describe('buying', () => {
           .executeTakeFirstOrThrow()
       ).quantity_left,
     ).toBe(2);
-    const reused = await refusal(market.buy({ ...req, quantity: 2 }));
+    const reused = await refusal(market.buy(me, { ...req, quantity: 2 }));
     expect(reused.code).toBe('key_reused');
   });
 
@@ -126,11 +121,13 @@ describe('buying', () => {
     await freeze(t.db, frozenBuyer);
     const orders = await countRows('orders');
     const transfers = await countRows('transfers');
-    const req = (key: string, over: Partial<Parameters<Market['buy']>[0]> = {}) =>
-      market.buy({
+    const req = (
+      key: string,
+      { buyerId = buyers[3]!, ...over }: Partial<Parameters<Market['buy']>[1]> & { buyerId?: string } = {},
+    ) =>
+      market.buy(player(buyerId), {
         key,
         listingId: listing.id,
-        buyerId: buyers[3]!,
         quantity: 1,
         expectedUnitPrice: 10,
         ...over,
@@ -158,7 +155,7 @@ describe('buying', () => {
     expect(broke.code).toBe('insufficient_funds');
     expect(broke.message).toBe('You need 12,000 coins but have 10,000 coins.');
 
-    await pauseListing(t.db, { kind: 'user', userId: seller }, listing.id);
+    await pauseListing(t.db, player(seller), listing.id);
     expect((await refusal(req('s9'))).message).toBe('That listing is paused by its seller.');
 
     const other = await sell(10, 1, buyers[5]!);
@@ -172,12 +169,11 @@ describe('buying', () => {
 
   it('refuses a purchase when the seller changed the price after the buyer looked', async () => {
     const listing = await sell(100, 5);
-    await updateListing(t.db, settings, { kind: 'user', userId: seller }, listing.id, { unitPrice: 150 });
+    await updateListing(t.db, settings, player(seller), listing.id, { unitPrice: 150 });
     const err = await refusal(
-      market.buy({
+      market.buy(player(buyers[6]!), {
         key: 'p1',
         listingId: listing.id,
-        buyerId: buyers[6]!,
         quantity: 1,
         expectedUnitPrice: 100,
       }),
@@ -187,21 +183,21 @@ describe('buying', () => {
 
   it('sells an official listing with no fee, the proceeds going to the burn account when completed', async () => {
     const official = await createListing(t.db, settings, admin(seller), {
+      official: true,
       title: 'Server banner',
       unitPrice: 300,
       quantity: 2,
     });
     expect(official).toMatchObject({ official: true, sellerId: null });
-    const { order } = await market.buy({
+    const { order } = await market.buy(player(buyers[7]!), {
       key: 'o1',
       listingId: official.id,
-      buyerId: buyers[7]!,
       quantity: 1,
       expectedUnitPrice: 300,
     });
     expect(order).toMatchObject({ sellerId: null, fee: 0, total: 300 });
     const burnBefore = await systemBalance(t.db, '4');
-    await market.confirmReceived(order.id, buyers[7]!);
+    await market.confirmReceived(order.id, player(buyers[7]!));
     expect((await systemBalance(t.db, '4')) - burnBefore).toBe(300);
   });
 });
@@ -215,10 +211,9 @@ describe('racing buyers', () => {
     const markets = Array.from({ length: 5 }, () => new Market(t.db, settings, { now: time.now }));
     const results = await Promise.allSettled(
       racers.map((buyer, i) =>
-        markets[i % 5]!.buy({
+        markets[i % 5]!.buy(player(buyer), {
           key: `race-${buyer}`,
           listingId: listing.id,
-          buyerId: buyer,
           quantity: 1,
           expectedUnitPrice: 25,
         }),
@@ -257,10 +252,9 @@ describe('racing buyers', () => {
     const racers = buyers.slice(10, 60);
     const results = await Promise.allSettled(
       racers.map((buyer, i) =>
-        market.buy({
+        market.buy(player(buyer), {
           key: `mix-${buyer}`,
           listingId: listing.id,
-          buyerId: buyer,
           quantity: 1 + (i % 4),
           expectedUnitPrice: 7,
         }),

@@ -123,11 +123,38 @@ export function marketClient(rigOf: () => InteractionServer, firstId: bigint) {
   return { actor, send, fund, balance, list, buy, order, listing, dmsTo };
 }
 
+/**
+ * An official listing (the server shop's; the panel creates these) of catalog item `itemId`, posted to #shop
+ * when a shop channel is set up; returns its id. Only official listings may sell roles.
+ */
+export async function insertOfficialListing(
+  rig: InteractionServer,
+  itemId: string,
+  title: string,
+  price: number,
+  quantity: number,
+): Promise<string> {
+  const row = await rig.db.db
+    .insertInto('listings')
+    .values({
+      official: true,
+      seller_id: null,
+      catalog_item_id: itemId,
+      title,
+      unit_price: price,
+      quantity_total: quantity,
+      quantity_left: quantity,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return String(row.id);
+}
+
 /** A `discord_role` catalog item granting `roleId`, for the role grant and revoke tests; returns its id. */
-export async function insertRoleItem(rig: InteractionServer, roleId: string): Promise<string> {
+export async function insertRoleItem(rig: InteractionServer, roleId: string, name = 'VIP'): Promise<string> {
   const item = await rig.db.db
     .insertInto('catalog_items')
-    .values({ name: 'VIP', kind: 'discord_role', role_id: roleId, base_price: 100 })
+    .values({ name, kind: 'discord_role', role_id: roleId, base_price: 100 })
     .returning('id')
     .executeTakeFirstOrThrow();
   return String(item.id);

@@ -20,7 +20,7 @@ import {
 } from '../helpers/interactions.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { until } from '../helpers/wait.ts';
-import { customIds, marketClient, text } from './discord-client.ts';
+import { customIds, insertOfficialListing, marketClient, text } from './discord-client.ts';
 
 const SHOP_CHANNEL = '910000000000000001';
 const ROLE_ID = '910000000000000002';
@@ -157,7 +157,7 @@ describe('the market through Discord', () => {
     await until('the refund DM', () => dmsTo(buyer.id).find((m) => m.includes('40 coins returned to you')));
   });
 
-  it('the hub Shop button and /shop search show listings; a catalog role is granted and delivered by itself', async () => {
+  it('the hub Shop button and /shop search show listings; a role from the server shop is granted and delivered by itself', async () => {
     const admin = actor();
     const buyer = actor();
     await fund(admin, 0);
@@ -175,6 +175,7 @@ describe('the market through Discord', () => {
       status: 204,
       body: undefined,
     }));
+    // Players cannot resell the role: /sell does not suggest it, refuses it, and its form is refused too.
     const seller = actor();
     await fund(seller, 0);
     const suggestions = await rig.send({
@@ -187,22 +188,11 @@ describe('the market through Discord', () => {
         options: [{ name: 'item', type: 3, value: 'vi', focused: true }],
       },
     });
-    expect(JSON.stringify(suggestions.body)).toContain(`"value":"${item.id}"`);
-    const form = await send(slashCommand('sell', seller, { item: String(item.id) }), 9);
-    expect(form.custom_id).toBe(`market:sell:${item.id}`);
-    const low = await send(
-      modalSubmit(`market:sell:${item.id}`, seller, {
-        title: 'VIP',
-        description: '',
-        price: '100',
-        quantity: '2',
-      }),
-      4,
+    expect(JSON.stringify(suggestions.body)).not.toContain(`"value":"${item.id}"`);
+    expect((await send(slashCommand('sell', seller, { item: String(item.id) }), 4)).content).toBe(
+      'Pick a catalog item from the suggestions.',
     );
-    expect(low.content).toBe(
-      'VIP cannot be listed below 500 coins each (50% of its base price of 1,000 coins).',
-    );
-    await send(
+    const resold = await send(
       modalSubmit(`market:sell:${item.id}`, seller, {
         title: 'VIP',
         description: '',
@@ -211,6 +201,8 @@ describe('the market through Discord', () => {
       }),
       4,
     );
+    expect(resold.content).toBe('VIP is sold only by the server shop; players cannot list it.');
+    await insertOfficialListing(rig, String(item.id), 'VIP', 900, 2);
 
     const found = await send(slashCommand('shop', buyer, { query: 'vip' }), 4);
     const listingId = customIds(found)

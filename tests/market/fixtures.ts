@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../db/client.ts';
-import type { AdminActor, MarketSettings } from '../../economy/market/types.ts';
+import type { MarketSettings } from '../../economy/market/types.ts';
+import type { Actor, Role } from '../../economy/rbac.ts';
 
 export const settings: MarketSettings = {
   feePct: 5,
@@ -14,12 +15,17 @@ export const settings: MarketSettings = {
   refWindowDays: 30,
 };
 
-export const admin = (userId: string): AdminActor => ({
-  kind: 'admin',
+/** A member acting from the panel: staff with `role`, or a plain player (`role` null). */
+export const member = (userId: string, role: Role | null): Actor => ({
+  kind: 'member',
   userId,
-  role: 'admin',
+  role,
   source: 'panel',
+  requestId: `req-${userId}-${role ?? 'player'}`,
 });
+
+export const admin = (userId: string): Actor => member(userId, 'admin');
+export const player = (userId: string): Actor => member(userId, null);
 
 /** Derived balance of a system account (fees, burn, escrow): the sum of its transfers. */
 export async function systemBalance(db: Db, id: string): Promise<number> {
@@ -43,3 +49,33 @@ export const clock = (start = '2026-11-26T12:00:00Z') => {
   };
   return c;
 };
+
+/**
+ * A player's listing of a catalog item only official listings may sell, as listings written before the database
+ * refused them left behind: inserted with the refusing trigger off. Returns its id.
+ */
+export async function insertResoldListing(
+  db: Db,
+  sellerId: string,
+  itemId: string,
+  unitPrice: number,
+  quantity: number,
+): Promise<string> {
+  return db.transaction().execute(async (trx) => {
+    await sql`alter table listings disable trigger listings_restricted_items`.execute(trx);
+    const row = await trx
+      .insertInto('listings')
+      .values({
+        seller_id: sellerId,
+        catalog_item_id: itemId,
+        title: 'Resold',
+        unit_price: unitPrice,
+        quantity_total: quantity,
+        quantity_left: quantity,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await sql`alter table listings enable trigger listings_restricted_items`.execute(trx);
+    return String(row.id);
+  });
+}

@@ -26,7 +26,7 @@ import { refreshShopListing, scheduleOrderTimer } from '../../jobs/market-events
 import { Queues } from '../../jobs/queues.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
-import { settings } from './fixtures.ts';
+import { player, settings } from './fixtures.ts';
 
 const ORDERS = 20;
 const LEAD_MS = 1500;
@@ -53,18 +53,16 @@ afterAll(async () => {
 async function ordersDueSoon(kind: 'expire' | 'complete', from: string[]): Promise<Order[]> {
   const shift = kind === 'expire' ? settings.escrowTimeoutMin * MIN : settings.confirmWindowH * HOUR;
   const market = new Market(t.db, settings, { now: () => new Date(Date.now() - shift + LEAD_MS) });
-  const listing = await createListing(
-    t.db,
-    { ...settings, maxActiveListings: 100 },
-    { kind: 'user', userId: seller },
-    { title: `Timer ${kind}`, unitPrice: 30, quantity: ORDERS },
-  );
+  const listing = await createListing(t.db, { ...settings, maxActiveListings: 100 }, player(seller), {
+    title: `Timer ${kind}`,
+    unitPrice: 30,
+    quantity: ORDERS,
+  });
   const orders = await Promise.all(
     from.map((buyer) =>
-      market.buy({
+      market.buy(player(buyer), {
         key: `${kind}-${buyer}`,
         listingId: listing.id,
-        buyerId: buyer,
         quantity: 1,
         expectedUnitPrice: 30,
       }),
@@ -72,9 +70,7 @@ async function ordersDueSoon(kind: 'expire' | 'complete', from: string[]): Promi
   );
   if (kind === 'expire') return orders.map((o) => o.order);
   return Promise.all(
-    orders.map(
-      async ({ order }) => (await market.markDelivered(order.id, { kind: 'user', userId: seller })).order,
-    ),
+    orders.map(async ({ order }) => (await market.markDelivered(order.id, player(seller))).order),
   );
 }
 
@@ -93,7 +89,7 @@ describe('order timers with two workers and racing sweepers', () => {
 
     // Two "processes": separate database pools, Markets and Redis connections.
     const processes = [0, 1].map(
-      () => ({ cfg, db: createDb(t.url, 5), log, queues }) satisfies MarketJobDeps,
+      () => ({ cfg, db: createDb(t.url, 5), log, queues, now: () => new Date() }) satisfies MarketJobDeps,
     );
     const changes = { expire: 0, complete: 0 };
     const count = (r: { changed: boolean }, kind: 'expire' | 'complete') => {

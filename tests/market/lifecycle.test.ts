@@ -6,7 +6,10 @@ import { Market } from '../../economy/market/market.ts';
 import { dueOrders, getOrder } from '../../economy/market/orders.ts';
 import type { Order } from '../../economy/market/types.ts';
 import { balanceOf, createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { admin, clock, freeze, settings, systemBalance } from './fixtures.ts';
+import { systemActor } from '../../economy/rbac.ts';
+import { admin, clock, freeze, member, player, settings, systemBalance } from './fixtures.ts';
+
+const system = systemActor('test-timer');
 
 let t: TestDatabase;
 let market: Market;
@@ -36,16 +39,14 @@ afterAll(async () => {
 
 /** A fresh listing of 5 at `price` and one order of `qty` from it. */
 async function order(price = 200, qty = 2): Promise<Order> {
-  const listing = await createListing(
-    t.db,
-    { ...settings, maxActiveListings: 1000 },
-    { kind: 'user', userId: seller },
-    { title: `Thing ${++n}`, unitPrice: price, quantity: 5 },
-  );
-  const { order: o } = await market.buy({
+  const listing = await createListing(t.db, { ...settings, maxActiveListings: 1000 }, player(seller), {
+    title: `Thing ${++n}`,
+    unitPrice: price,
+    quantity: 5,
+  });
+  const { order: o } = await market.buy(player(buyer), {
     key: `k-${n}`,
     listingId: listing.id,
-    buyerId: buyer,
     quantity: qty,
     expectedUnitPrice: price,
   });
@@ -83,10 +84,10 @@ describe('completion', () => {
     const o = await order(200, 2);
     const sellerBefore = await balanceOf(t.db, seller);
     const feesBefore = await systemBalance(t.db, '3');
-    const delivered = await market.markDelivered(o.id, { kind: 'user', userId: seller });
+    const delivered = await market.markDelivered(o.id, player(seller));
     expect(delivered.order).toMatchObject({ state: 'delivered' });
     expect(delivered.order.confirmDeadline!.getTime()).toBe(time.at.getTime() + 48 * HOUR);
-    const done = await market.confirmReceived(o.id, buyer);
+    const done = await market.confirmReceived(o.id, player(buyer));
     expect(done).toMatchObject({ changed: true, order: { state: 'completed', fee: 20 } });
     expect((await balanceOf(t.db, seller)) - sellerBefore).toBe(380);
     expect((await systemBalance(t.db, '3')) - feesBefore).toBe(20);
@@ -99,57 +100,49 @@ describe('completion', () => {
 
   it('the buyer may confirm before the seller marks delivery', async () => {
     const o = await order(100, 1);
-    expect((await market.confirmReceived(o.id, buyer)).order.state).toBe('completed');
+    expect((await market.confirmReceived(o.id, player(buyer))).order.state).toBe('completed');
   });
 
   it('completes by itself once the confirm window passes, never before', async () => {
     const o = await order(300, 1);
-    await market.markDelivered(o.id, { kind: 'user', userId: seller });
+    await market.markDelivered(o.id, player(seller));
     time.advance(47 * HOUR);
-    expect(await market.completeAfterConfirmWindow(o.id)).toMatchObject({
+    expect(await market.completeAfterConfirmWindow(o.id, system)).toMatchObject({
       changed: false,
       order: { state: 'delivered' },
     });
     time.advance(HOUR);
     expect((await dueOrders(t.db, time.at)).complete).toContain(o.id);
-    expect(await market.completeAfterConfirmWindow(o.id)).toMatchObject({
+    expect(await market.completeAfterConfirmWindow(o.id, system)).toMatchObject({
       changed: true,
       order: { state: 'completed' },
     });
-    expect(await market.completeAfterConfirmWindow(o.id)).toMatchObject({ changed: false });
+    expect(await market.completeAfterConfirmWindow(o.id, system)).toMatchObject({ changed: false });
   });
 
   it('only the buyer confirms, only the seller delivers', async () => {
     const o = await order();
-    expect((await refusal(market.confirmReceived(o.id, seller))).code).toBe('not_your_order');
-    expect((await refusal(market.markDelivered(o.id, { kind: 'user', userId: stranger }))).code).toBe(
-      'not_your_order',
-    );
-    expect((await refusal(market.cancelBySeller(o.id, buyer))).code).toBe('not_your_order');
-    expect((await refusal(market.confirmReceived('424242', buyer))).code).toBe('order_not_found');
+    expect((await refusal(market.confirmReceived(o.id, player(seller)))).code).toBe('not_your_order');
+    expect((await refusal(market.markDelivered(o.id, player(stranger)))).code).toBe('not_your_order');
+    expect((await refusal(market.cancelBySeller(o.id, player(buyer)))).code).toBe('not_your_order');
+    expect((await refusal(market.confirmReceived('424242', player(buyer)))).code).toBe('order_not_found');
   });
 
   it('a frozen seller cannot be paid by the buyer, but an admin can settle the order', async () => {
     const [otherSeller] = await fundedUsers(t.db, 1, 0, 300_000_000_000_000_000n);
-    const listing = await createListing(
-      t.db,
-      settings,
-      { kind: 'user', userId: otherSeller! },
-      {
-        title: 'Frozen goods',
-        unitPrice: 50,
-        quantity: 1,
-      },
-    );
-    const { order: o } = await market.buy({
+    const listing = await createListing(t.db, settings, player(otherSeller!), {
+      title: 'Frozen goods',
+      unitPrice: 50,
+      quantity: 1,
+    });
+    const { order: o } = await market.buy(player(buyer), {
       key: 'fz',
       listingId: listing.id,
-      buyerId: buyer,
       quantity: 1,
       expectedUnitPrice: 50,
     });
     await freeze(t.db, otherSeller!);
-    expect((await refusal(market.confirmReceived(o.id, buyer))).code).toBe('seller_frozen');
+    expect((await refusal(market.confirmReceived(o.id, player(buyer)))).code).toBe('seller_frozen');
     expect((await getOrder(t.db, o.id))!.state).toBe('pending');
     const done = await market.adminFulfil(o.id, admin(boss), 'buyer confirmed in a ticket');
     expect(done.order.state).toBe('completed');
@@ -162,37 +155,37 @@ describe('refunds', () => {
     const o = await order(150, 2);
     const before = await balanceOf(t.db, buyer);
     expect(await stockOf(o)).toBe(3);
-    const r = await market.cancelBySeller(o.id, seller);
+    const r = await market.cancelBySeller(o.id, player(seller));
     expect(r.order).toMatchObject({ state: 'refunded', refundReason: 'seller_cancelled' });
     expect(r.restocked).toMatchObject({ quantityLeft: 5, state: 'active' });
     expect((await balanceOf(t.db, buyer)) - before).toBe(300);
     expect(await stockOf(o)).toBe(5);
-    expect(await market.cancelBySeller(o.id, seller)).toMatchObject({ changed: false });
+    expect(await market.cancelBySeller(o.id, player(seller))).toMatchObject({ changed: false });
   });
 
   it('the buyer cancels before delivery, but not after', async () => {
     const a = await order();
-    expect((await market.cancelByBuyer(a.id, buyer)).order).toMatchObject({
+    expect((await market.cancelByBuyer(a.id, player(buyer))).order).toMatchObject({
       state: 'refunded',
       refundReason: 'buyer_cancelled',
     });
     const b = await order();
-    await market.markDelivered(b.id, { kind: 'user', userId: seller });
-    const err = await refusal(market.cancelByBuyer(b.id, buyer));
+    await market.markDelivered(b.id, player(seller));
+    const err = await refusal(market.cancelByBuyer(b.id, player(buyer)));
     expect(err.code).toBe('order_delivered');
     expect((await getOrder(t.db, b.id))!.state).toBe('delivered');
   });
 
   it('a sold-out listing comes back to active when a refund restores its stock', async () => {
     const listing = await createListing(t.db, settings, admin(boss), {
+      official: true,
       title: 'Last one',
       unitPrice: 10,
       quantity: 1,
     });
-    const { order: o, listing: after } = await market.buy({
+    const { order: o, listing: after } = await market.buy(player(buyer), {
       key: 'last',
       listingId: listing.id,
-      buyerId: buyer,
       quantity: 1,
       expectedUnitPrice: 10,
     });
@@ -205,28 +198,32 @@ describe('refunds', () => {
     const o = await order(120, 1);
     const before = await balanceOf(t.db, buyer);
     time.advance(59 * 60_000);
-    expect(await market.expireEscrow(o.id)).toMatchObject({ changed: false, order: { state: 'pending' } });
+    expect(await market.expireEscrow(o.id, system)).toMatchObject({
+      changed: false,
+      order: { state: 'pending' },
+    });
     time.advance(60_000);
     expect((await dueOrders(t.db, time.at)).expire).toContain(o.id);
-    expect((await refusal(market.markDelivered(o.id, { kind: 'user', userId: seller }))).code).toBe(
-      'escrow_expired',
-    );
-    const r = await market.expireEscrow(o.id);
+    expect((await refusal(market.markDelivered(o.id, player(seller)))).code).toBe('escrow_expired');
+    const r = await market.expireEscrow(o.id, system);
     expect(r.order).toMatchObject({ state: 'refunded', refundReason: 'escrow_expired' });
     expect((await balanceOf(t.db, buyer)) - before).toBe(120);
-    expect(await market.expireEscrow(o.id)).toMatchObject({ changed: false });
+    expect(await market.expireEscrow(o.id, system)).toMatchObject({ changed: false });
   });
 
   it('a delivered order does not expire', async () => {
     const o = await order();
-    await market.markDelivered(o.id, { kind: 'user', userId: seller });
+    await market.markDelivered(o.id, player(seller));
     time.advance(2 * HOUR);
-    expect(await market.expireEscrow(o.id)).toMatchObject({ changed: false, order: { state: 'delivered' } });
+    expect(await market.expireEscrow(o.id, system)).toMatchObject({
+      changed: false,
+      order: { state: 'delivered' },
+    });
   });
 
   it('an admin refund of a completed order reverses the payment and the fee, audited', async () => {
     const o = await order(1000, 1);
-    await market.confirmReceived(o.id, buyer);
+    await market.confirmReceived(o.id, player(buyer));
     const [buyerBefore, sellerBefore, feesBefore] = [
       await balanceOf(t.db, buyer),
       await balanceOf(t.db, seller),
@@ -253,24 +250,18 @@ describe('refunds', () => {
 
   it('a refund of a completed order fails cleanly when the seller spent the coins', async () => {
     const [poorSeller] = await fundedUsers(t.db, 1, 0, 310_000_000_000_000_000n);
-    const listing = await createListing(
-      t.db,
-      settings,
-      { kind: 'user', userId: poorSeller! },
-      {
-        title: 'Spent',
-        unitPrice: 100,
-        quantity: 1,
-      },
-    );
-    const { order: o } = await market.buy({
+    const listing = await createListing(t.db, settings, player(poorSeller!), {
+      title: 'Spent',
+      unitPrice: 100,
+      quantity: 1,
+    });
+    const { order: o } = await market.buy(player(buyer), {
       key: 'spent',
       listingId: listing.id,
-      buyerId: buyer,
       quantity: 1,
       expectedUnitPrice: 100,
     });
-    await market.confirmReceived(o.id, buyer);
+    await market.confirmReceived(o.id, player(buyer));
     await t.db.transaction().execute(async (trx) => {
       const { applyInTransaction } = await import('../../economy/ledger.ts');
       await applyInTransaction(
@@ -289,13 +280,15 @@ describe('refunds', () => {
 describe('disputes', () => {
   it('the buyer disputes within the window; an admin fulfils it', async () => {
     const o = await order(400, 1);
-    expect((await refusal(market.dispute(o.id, buyer, 'never got it'))).code).toBe('order_not_delivered');
-    await market.markDelivered(o.id, { kind: 'user', userId: seller });
-    expect((await refusal(market.dispute(o.id, buyer, ''))).code).toBe('reason_required');
-    const d = await market.dispute(o.id, buyer, 'the sword is not enchanted');
+    expect((await refusal(market.dispute(o.id, player(buyer), 'never got it'))).code).toBe(
+      'order_not_delivered',
+    );
+    await market.markDelivered(o.id, player(seller));
+    expect((await refusal(market.dispute(o.id, player(buyer), ''))).code).toBe('reason_required');
+    const d = await market.dispute(o.id, player(buyer), 'the sword is not enchanted');
     expect(d.order).toMatchObject({ state: 'disputed', disputeReason: 'the sword is not enchanted' });
     time.advance(100 * HOUR);
-    expect(await market.completeAfterConfirmWindow(o.id)).toMatchObject({
+    expect(await market.completeAfterConfirmWindow(o.id, system)).toMatchObject({
       changed: false,
       order: { state: 'disputed' },
     });
@@ -307,8 +300,8 @@ describe('disputes', () => {
 
   it('an admin refunds a disputed order and the stock returns', async () => {
     const o = await order(400, 1);
-    await market.markDelivered(o.id, { kind: 'user', userId: seller });
-    await market.dispute(o.id, buyer, 'wrong item');
+    await market.markDelivered(o.id, player(seller));
+    await market.dispute(o.id, player(buyer), 'wrong item');
     const before = await balanceOf(t.db, buyer);
     const r = await market.adminRefund(o.id, admin(boss), 'seller admitted the mistake');
     expect(r.order.state).toBe('refunded');
@@ -318,9 +311,11 @@ describe('disputes', () => {
 
   it('no dispute once the confirm window has passed', async () => {
     const o = await order();
-    await market.markDelivered(o.id, { kind: 'user', userId: seller });
+    await market.markDelivered(o.id, player(seller));
     time.advance(48 * HOUR);
-    expect((await refusal(market.dispute(o.id, buyer, 'too late'))).code).toBe('confirm_window_closed');
+    expect((await refusal(market.dispute(o.id, player(buyer), 'too late'))).code).toBe(
+      'confirm_window_closed',
+    );
   });
 });
 
@@ -330,9 +325,9 @@ describe('races', () => {
     const other = new Market(t.db, settings, { now: time.now });
     const before = await balanceOf(t.db, seller);
     const results = await Promise.all([
-      market.confirmReceived(o.id, buyer),
-      other.confirmReceived(o.id, buyer),
-      other.confirmReceived(o.id, buyer),
+      market.confirmReceived(o.id, player(buyer)),
+      other.confirmReceived(o.id, player(buyer)),
+      other.confirmReceived(o.id, player(buyer)),
     ]);
     expect(results.filter((r) => r.changed)).toHaveLength(1);
     expect((await balanceOf(t.db, seller)) - before).toBe(475);
@@ -345,7 +340,7 @@ describe('races', () => {
       const other = new Market(t.db, settings, { now: time.now });
       const [buyerBefore, sellerBefore] = [await balanceOf(t.db, buyer), await balanceOf(t.db, seller)];
       const results = await Promise.allSettled([
-        market.confirmReceived(o.id, buyer),
+        market.confirmReceived(o.id, player(buyer)),
         other.adminRefund(o.id, admin(boss), 'race'),
       ]);
       expect(results[1].status).toBe('fulfilled');
@@ -366,8 +361,8 @@ describe('races', () => {
       time.advance(61 * 60_000);
       const other = new Market(t.db, settings, { now: time.now });
       const results = await Promise.allSettled([
-        other.expireEscrow(o.id),
-        market.confirmReceived(o.id, buyer),
+        other.expireEscrow(o.id, system),
+        market.confirmReceived(o.id, player(buyer)),
       ]);
       const changed = results.filter((r) => r.status === 'fulfilled' && r.value.changed);
       expect(changed).toHaveLength(1);
@@ -384,8 +379,8 @@ describe('races', () => {
       const o = await order(100, 1);
       const other = new Market(t.db, settings, { now: time.now });
       const results = await Promise.allSettled([
-        market.confirmReceived(o.id, buyer),
-        other.cancelBySeller(o.id, seller),
+        market.confirmReceived(o.id, player(buyer)),
+        other.cancelBySeller(o.id, player(seller)),
       ]);
       const won = results.filter((r) => r.status === 'fulfilled' && r.value.changed);
       expect(won).toHaveLength(1);
@@ -396,5 +391,77 @@ describe('races', () => {
       expect(moves.filter((x) => x.phase !== 'pending').length).toBeLessThanOrEqual(2);
       expect(moves.some((x) => x.phase === 'void') && moves.some((x) => x.phase === 'post')).toBe(false);
     }
+  });
+});
+
+describe('frozen accounts and escrow', () => {
+  it("a frozen buyer's or seller's own transitions are refused; staff still settle their orders", async () => {
+    const [frozenBuyer, frozenSeller] = await fundedUsers(t.db, 2, 1000, 330_000_000_000_000_000n);
+    const listing = await createListing(t.db, { ...settings, maxActiveListings: 1000 }, player(seller), {
+      title: 'Escrowed goods',
+      unitPrice: 40,
+      quantity: 5,
+    });
+    const bought = async (key: string) =>
+      (
+        await market.buy(player(frozenBuyer!), {
+          key,
+          listingId: listing.id,
+          quantity: 1,
+          expectedUnitPrice: 40,
+        })
+      ).order;
+    const a = await bought('fb-a');
+    const b = await bought('fb-b');
+    await market.markDelivered(a.id, player(seller));
+    await freeze(t.db, frozenBuyer!);
+    const sellerBefore = await balanceOf(t.db, seller);
+    for (const attempt of [
+      () => market.confirmReceived(a.id, player(frozenBuyer!)),
+      () => market.dispute(a.id, player(frozenBuyer!), 'changed my mind'),
+      () => market.cancelByBuyer(b.id, player(frozenBuyer!)),
+    ]) {
+      expect((await refusal(attempt())).code).toBe('account_frozen');
+    }
+    expect((await getOrder(t.db, a.id))!.state).toBe('delivered');
+    expect((await getOrder(t.db, b.id))!.state).toBe('pending');
+    expect(await balanceOf(t.db, seller)).toBe(sellerBefore);
+    // Staff acting on a frozen player's orders are not refused.
+    expect((await market.adminFulfil(a.id, admin(boss), 'delivered, per ticket')).order.state).toBe(
+      'completed',
+    );
+    expect((await market.adminRefund(b.id, admin(boss), 'frozen account')).order.state).toBe('refunded');
+
+    const own = await createListing(t.db, settings, player(frozenSeller!), {
+      title: 'Frozen seller goods',
+      unitPrice: 40,
+      quantity: 2,
+    });
+    const { order: c } = await market.buy(player(buyer), {
+      key: 'fs-c',
+      listingId: own.id,
+      quantity: 1,
+      expectedUnitPrice: 40,
+    });
+    await freeze(t.db, frozenSeller!);
+    expect((await refusal(market.markDelivered(c.id, player(frozenSeller!)))).code).toBe('account_frozen');
+    expect((await refusal(market.cancelBySeller(c.id, player(frozenSeller!)))).code).toBe('account_frozen');
+    expect((await getOrder(t.db, c.id))!.state).toBe('pending');
+  });
+});
+
+describe('staff settling their own orders', () => {
+  it('a moderator cannot refund or fulfil an order they are a party to; an admin can', async () => {
+    const o = await order(100, 1);
+    expect((await refusal(market.adminRefund(o.id, member(buyer, 'moderator'), 'refund me'))).code).toBe(
+      'own_order',
+    );
+    expect((await refusal(market.adminFulfil(o.id, member(seller, 'moderator'), 'pay me'))).code).toBe(
+      'own_order',
+    );
+    expect((await getOrder(t.db, o.id))!.state).toBe('pending');
+    expect((await market.adminRefund(o.id, member(buyer, 'admin'), 'admin may')).order.state).toBe(
+      'refunded',
+    );
   });
 });

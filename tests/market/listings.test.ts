@@ -21,14 +21,14 @@ import {
 } from '../../economy/market/listings.ts';
 import { Market } from '../../economy/market/market.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
-import { admin, clock, freeze, settings } from './fixtures.ts';
+import { admin, clock, freeze, player, settings } from './fixtures.ts';
 
 let t: TestDatabase;
 let a: string;
 let b: string;
 let boss: string;
 let frozen: string;
-const me = (userId: string) => ({ kind: 'user' as const, userId });
+const me = (userId: string) => player(userId);
 
 beforeAll(async () => {
   t = await createTestDatabase(10);
@@ -79,7 +79,9 @@ describe('catalog', () => {
       minecraftCommand: 'give {player} minecraft:diamond {qty}',
       basePrice: 100,
     });
-    expect((await searchCatalog(t.db, 'dia')).map((i) => i.id)).toEqual([diamond.id]);
+    // Only the server shop sells Minecraft items and roles, so /sell's autocomplete offers neither.
+    expect((await searchCatalog(t.db, 'dia')).map((i) => i.id)).toEqual([]);
+    expect(diamond.kind).toBe('minecraft_item');
     const audit = await t.db
       .selectFrom('audit_log')
       .select('action')
@@ -127,6 +129,117 @@ describe('catalog', () => {
     );
     expect(err.code).toBe('catalog_item_inactive');
     expect(await searchCatalog(t.db, 'old')).toEqual([]);
+  });
+});
+
+describe('what players may list and write', () => {
+  it('only official listings sell Discord roles and Minecraft items, in the economy and in the database', async () => {
+    const role = await createCatalogItem(t.db, admin(boss), {
+      name: 'Resellable role?',
+      kind: 'discord_role',
+      roleId: '223456789012345678',
+      basePrice: 100,
+    });
+    const item = await createCatalogItem(t.db, admin(boss), {
+      name: 'Resellable sword?',
+      kind: 'minecraft_item',
+      minecraftItem: 'diamond_sword',
+      minecraftCommand: 'give {player} diamond_sword {qty}',
+      basePrice: 100,
+    });
+    for (const id of [role.id, item.id]) {
+      const mine = await refusal(
+        createListing(t.db, settings, me(a), { catalogItemId: id, unitPrice: 100, quantity: 1 }),
+      );
+      expect(mine).toMatchObject({ code: 'official_only', status: 403 });
+      const forPlayer = await refusal(
+        createListing(t.db, settings, admin(boss), {
+          catalogItemId: id,
+          unitPrice: 100,
+          quantity: 1,
+          sellerId: a,
+        }),
+      );
+      expect(forPlayer.code).toBe('official_only');
+    }
+    expect(await sellerListings(t.db, a)).toEqual(
+      expect.not.arrayContaining([expect.objectContaining({ catalogItemId: role.id })]),
+    );
+    const official = await createListing(t.db, settings, admin(boss), {
+      official: true,
+      catalogItemId: role.id,
+      unitPrice: 100,
+      quantity: 1,
+    });
+    expect(official).toMatchObject({ official: true, sellerId: null });
+    await expect(
+      t.db
+        .insertInto('listings')
+        .values({
+          seller_id: a,
+          catalog_item_id: role.id,
+          title: 'x',
+          unit_price: 1,
+          quantity_total: 1,
+          quantity_left: 1,
+        })
+        .execute(),
+    ).rejects.toMatchObject({ code: '23514' });
+    await expect(
+      t.db
+        .updateTable('listings')
+        .set({ official: false, seller_id: a })
+        .where('id', '=', official.id)
+        .execute(),
+    ).rejects.toMatchObject({ code: '23514' });
+
+    const plain = await createCatalogItem(t.db, admin(boss), {
+      name: 'Plain thing',
+      kind: 'other',
+      basePrice: 10,
+    });
+    await createListing(t.db, settings, me(a), { catalogItemId: plain.id, unitPrice: 10, quantity: 1 });
+    const turned = await refusal(
+      updateCatalogItem(t.db, admin(boss), plain.id, {
+        name: 'Plain thing',
+        kind: 'discord_role',
+        roleId: '323456789012345678',
+        basePrice: 10,
+      }),
+    );
+    expect(turned.code).toBe('catalog_kind_in_use');
+  });
+
+  it("players' titles and descriptions may not carry links; official listings may", async () => {
+    const linked = [
+      { title: 'Free coins', description: '[Claim reward](https://evil.example/claim)' },
+      { title: 'Visit https://evil.example', description: null },
+      { title: 'Invite', description: 'join discord.gg/abcdef' },
+      { title: 'Hidden', description: '[x] (hxxp) [Claim]( https://evil.example )' },
+      { title: '[Claim](<https://evil.example>)', description: null },
+    ];
+    for (const text of linked) {
+      const err = await refusal(createListing(t.db, settings, me(a), { ...text, unitPrice: 5, quantity: 1 }));
+      expect(err).toMatchObject({ code: 'links_not_allowed', status: 400 });
+    }
+    const ok = await createListing(t.db, settings, me(a), {
+      title: 'Plain *bold* sword',
+      description: 'Sharp, 10/10.',
+      unitPrice: 5,
+      quantity: 1,
+    });
+    expect(
+      (await refusal(updateListing(t.db, settings, me(a), ok.id, { description: 'see www.evil.example' })))
+        .code,
+    ).toBe('links_not_allowed');
+    const official = await createListing(t.db, settings, admin(boss), {
+      official: true,
+      title: 'Server rules',
+      description: '[Read them](https://example.com/rules)',
+      unitPrice: 5,
+      quantity: 1,
+    });
+    expect(official.description).toBe('[Read them](https://example.com/rules)');
   });
 });
 
@@ -194,7 +307,7 @@ describe('listings', () => {
     });
     expect(listing.title).toBe('Gold');
     const market = new Market(t.db, settings, { now: clock().now });
-    await market.buy({ key: 'g1', listingId: listing.id, buyerId: b, quantity: 2, expectedUnitPrice: 100 });
+    await market.buy(player(b), { key: 'g1', listingId: listing.id, quantity: 2, expectedUnitPrice: 100 });
     expect((await refusal(updateListing(t.db, settings, me(a), listing.id, { quantityTotal: 1 }))).code).toBe(
       'quantity_below_sold',
     );
@@ -215,6 +328,7 @@ describe('listings', () => {
 
   it('pause, resume, cancel and an audited admin removal', async () => {
     const listing = await createListing(t.db, settings, admin(boss), {
+      official: true,
       title: 'Official cape',
       unitPrice: 700,
       quantity: 2,

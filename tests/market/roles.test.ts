@@ -1,15 +1,17 @@
 import { DefaultRestOptions } from '@discordjs/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { balanceOf } from '../helpers/db.ts';
 import { startInteractionServer, type InteractionServer } from '../helpers/interaction-server.ts';
 import { TEST_GUILD_ID, buttonClick, type Actor } from '../helpers/interactions.ts';
 import { until } from '../helpers/wait.ts';
-import { insertRoleItem, marketClient } from './discord-client.ts';
+import { insertOfficialListing, insertRoleItem, marketClient } from './discord-client.ts';
+import { insertResoldListing } from './fixtures.ts';
 
 const ROLE_ID = '930000000000000002';
 /** The REST calls one job attempt makes when Discord keeps failing: the first and the client's own retries. */
 const ATTEMPT_CALLS = DefaultRestOptions.retries + 1;
 let rig: InteractionServer;
-const { actor, send, fund, list, buy, order } = marketClient(() => rig, 700000000000000000n);
+const { actor, send, fund, buy, order } = marketClient(() => rig, 700000000000000000n);
 
 /** Who holds ROLE_ID in the fake guild: a PUT the fake applied adds the member, a DELETE removes them. */
 const members = new Set<string>();
@@ -40,9 +42,10 @@ beforeAll(async () => {
     return { status: 204 };
   });
   const itemId = await insertRoleItem(rig, ROLE_ID);
-  seller = actor();
+  // The server shop sells the role; a Discord Administrator (an owner) acts as its seller.
+  seller = actor({ admin: true });
   await fund(seller, 0);
-  listingId = await list(seller, 'VIP', 100, 10, itemId);
+  listingId = await insertOfficialListing(rig, itemId, 'VIP', 100, 10);
 });
 
 afterAll(async () => {
@@ -112,5 +115,37 @@ describe('granting a bought discord_role', () => {
     await until('the late grant', () => roleCalls('PUT', buyer).find((c) => c.status === 204));
     await roleTakenBack(buyer);
     expect(await order(orderId)).toMatchObject({ state: 'refunded', refund_reason: 'seller_cancelled' });
+  });
+});
+
+describe('a role on a player listing (written before the database refused them)', () => {
+  it('is never granted: the grant job refuses the order and refunds the buyer', async () => {
+    const itemId = await insertRoleItem(rig, '930000000000000003', 'Moderator badge');
+    const reseller = actor();
+    const resellerId = await fund(reseller, 0);
+    // The database refuses such a listing now (below), so the old one is written with its trigger off.
+    await expect(
+      rig.db.db
+        .insertInto('listings')
+        .values({
+          seller_id: resellerId,
+          catalog_item_id: itemId,
+          title: 'VIP',
+          unit_price: 50,
+          quantity_total: 5,
+          quantity_left: 5,
+        })
+        .execute(),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'listings_restricted_item' });
+    const legacy = await insertResoldListing(rig.db.db, resellerId, itemId, 50, 5);
+    const buyer = actor();
+    const buyerId = await fund(buyer, 500);
+    const { orderId } = await buy(buyer, legacy);
+    await until('the refusal', async () => (await order(orderId)).state === 'refunded');
+    expect(await order(orderId)).toMatchObject({ refund_reason: 'restricted_item', role_granted_at: null });
+    expect(await balanceOf(rig.db.db, buyerId)).toBe(500);
+    expect(await balanceOf(rig.db.db, resellerId)).toBe(0);
+    expect(rig.discord.callsTo('PUT', new RegExp(`/members/${buyer.id}/roles/`))).toEqual([]);
+    expect(rig.discord.callsTo('DELETE', new RegExp(`/members/${buyer.id}/roles/`))).toEqual([]);
   });
 });

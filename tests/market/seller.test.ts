@@ -9,7 +9,14 @@ import {
   type Actor,
 } from '../helpers/interactions.ts';
 import { until } from '../helpers/wait.ts';
-import { customIds, insertRoleItem, marketClient, text, type Data } from './discord-client.ts';
+import {
+  customIds,
+  insertOfficialListing,
+  insertRoleItem,
+  marketClient,
+  text,
+  type Data,
+} from './discord-client.ts';
 import { admin, freeze, settings } from './fixtures.ts';
 
 const SHOP_CHANNEL = '920000000000000001';
@@ -38,10 +45,20 @@ afterAll(async () => {
 const click = (customId: string, who: Actor, type = 4) => send(buttonClick(customId, who), type);
 
 /** The #shop message of a listing, once the worker has posted it. */
+/** The #shop message of a listing, once the worker has saved its id (the fake shows it before that). */
 const shopMessage = (title: string) =>
-  until(`the #shop message of ${title}`, () =>
-    rig.discord.channelMessages(SHOP_CHANNEL).find((m) => JSON.stringify(m.embeds).includes(title)),
-  );
+  until(`the #shop message of ${title}`, async () => {
+    const message = rig.discord
+      .channelMessages(SHOP_CHANNEL)
+      .find((m) => JSON.stringify(m.embeds).includes(title));
+    if (!message) return undefined;
+    const saved = await rig.db.db
+      .selectFrom('listings')
+      .select('id')
+      .where('shop_message_id', '=', message.id)
+      .executeTakeFirst();
+    return saved && message;
+  });
 
 /** Waits for an edit of a #shop message, after the first `seen` edits, whose body contains `needle`. */
 const shopEdit = (messageId: string, seen: number, needle: string) =>
@@ -154,6 +171,7 @@ describe('seller controls through /listings', () => {
     const boss = actor({ admin: true });
     const bossId = await fund(boss, 0);
     const official = await createListing(rig.db.db, settings, admin(bossId), {
+      official: true,
       title: 'Server banner',
       unitPrice: 500,
       quantity: 10,
@@ -183,7 +201,11 @@ describe('seller controls through /listings', () => {
       .executeTakeFirstOrThrow();
     const id = await list(seller, 'Netherite ingot', 80, 2, String(item.id));
     const message = await shopMessage('Netherite ingot');
-    const before = await listing(id);
+    // The worker records the message id on the listing after Discord answers the post: snapshot after that.
+    const before = await until('the listing to record its #shop message', async () => {
+      const row = await listing(id);
+      return row.shop_message_id === message.id ? row : undefined;
+    });
 
     expect((await reprice(id, seller, '30')).content).toBe(
       'Netherite ingot cannot be listed below 50 coins each (50% of its base price of 100 coins).',
@@ -258,10 +280,11 @@ describe('refunding a discord_role order after the role was granted', () => {
         : { status: 204 },
     );
     const itemId = await insertRoleItem(rig, ROLE_ID);
-    seller = actor();
+    // The server shop sells the role; a Discord Administrator (an owner) acts as its seller.
+    seller = actor({ admin: true });
     await fund(seller, 0);
     await fund(boss, 0);
-    listingId = await list(seller, 'VIP', 100, 10, itemId);
+    listingId = await insertOfficialListing(rig, itemId, 'VIP', 100, 10);
   });
 
   /** Buys one VIP and waits until the worker granted the role and marked the order delivered. */

@@ -11,7 +11,7 @@ import { FakeDiscordApi } from '../fakes/discord-api.ts';
 import { createTestDatabase, fundedUsers, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { TEST_APPLICATION_ID, TEST_GUILD_ID } from '../helpers/interactions.ts';
-import { settings } from './fixtures.ts';
+import { player, settings } from './fixtures.ts';
 
 const SHOP = '910000000000000001';
 const TOKEN = 'shop-bot-token';
@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 const listingNamed = (title: string) =>
-  createListing(t.db, settings, { kind: 'user', userId: seller }, { title, unitPrice: 40, quantity: 2 });
+  createListing(t.db, settings, player(seller), { title, unitPrice: 40, quantity: 2 });
 const postsFor = (title: string) =>
   discord.channelMessages(SHOP).filter((m) => JSON.stringify(m.embeds).includes(title));
 

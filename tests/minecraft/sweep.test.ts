@@ -12,6 +12,7 @@ import { getOrder } from '../../economy/market/orders.ts';
 import { issueVoucher, refundDelivery } from '../../economy/minecraft/vouchers.ts';
 import { handleMinecraftSweep, type MinecraftJobDeps } from '../../jobs/handlers/minecraft.ts';
 import { Queues } from '../../jobs/queues.ts';
+import type { Actor, Role } from '../../economy/rbac.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL, databaseUrl } from '../helpers/env.ts';
 import { admin, settings } from '../market/fixtures.ts';
@@ -36,7 +37,7 @@ beforeAll(async () => {
     ESCROW_TIMEOUT_MIN: '60',
   });
   queues = new Queues(redis, `${testRedisPrefix()}:bull`, log);
-  deps = { cfg, db: t.db, log, queues, rest: new REST() };
+  deps = { cfg, db: t.db, log, queues, rest: new REST(), now: () => new Date() };
   [buyer, boss] = (await fundedUsers(t.db, 2, 10_000)) as [string, string];
   const item = await createCatalogItem(t.db, admin(boss), {
     name: 'Emerald',
@@ -46,7 +47,12 @@ beforeAll(async () => {
     basePrice: 10,
   });
   listingId = (
-    await createListing(t.db, settings, admin(boss), { catalogItemId: item.id, unitPrice: 10, quantity: 100 })
+    await createListing(t.db, settings, admin(boss), {
+      catalogItemId: item.id,
+      unitPrice: 10,
+      quantity: 100,
+      official: true,
+    })
   ).id;
 });
 
@@ -59,10 +65,9 @@ afterAll(async () => {
 
 /** An order with its voucher, redeemed by the buyer, in `state`, last touched `ago` ms ago. */
 async function voucherIn(state: string, ago: number) {
-  const { order } = await marketFor(deps).buy({
+  const { order } = await marketFor(deps).buy(member(buyer, null), {
     key: `sweep-${++n}`,
     listingId,
-    buyerId: buyer,
     quantity: 1,
     expectedUnitPrice: 10,
   });
@@ -74,6 +79,14 @@ async function voucherIn(state: string, ago: number) {
     where id = ${voucher.id}`.execute(t.db);
   return { orderId: order.id, voucherId: voucher.id };
 }
+
+const member = (userId: string, role: Role | null): Actor => ({
+  kind: 'member',
+  userId,
+  role,
+  source: 'discord',
+  requestId: `test-${userId}`,
+});
 
 const stateOf = async (id: string) =>
   await t.db
@@ -114,7 +127,7 @@ describe('the Minecraft sweeper', () => {
 
   it('an admin refund without a reason changes nothing; with one it refunds once', async () => {
     const v = await voucherIn('failed', 1000);
-    const actor = { userId: boss, role: 'admin' as const, source: 'discord' as const, requestId: null };
+    const actor = member(boss, 'admin');
     await expect(
       refundDelivery(t.db, marketFor(deps), actor, v.voucherId, ' ', new Date()),
     ).rejects.toMatchObject({
@@ -122,7 +135,7 @@ describe('the Minecraft sweeper', () => {
     });
     expect((await stateOf(v.voucherId)).state).toBe('failed');
     expect((await getOrder(t.db, v.orderId))!.state).toBe('pending');
-    const viewer = { ...actor, role: 'viewer' as const };
+    const viewer = member(boss, 'viewer');
     await expect(
       refundDelivery(t.db, marketFor(deps), viewer, v.voucherId, 'never came', new Date()),
     ).rejects.toMatchObject({ code: 'forbidden' });

@@ -44,6 +44,7 @@ beforeAll(async () => {
     catalogItemId: item.id,
     unitPrice: 100,
     quantity: 50,
+    official: true,
   });
   listingId = listing.id;
 });

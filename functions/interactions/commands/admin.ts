@@ -15,9 +15,8 @@ import { marketFor } from '../../../economy/market/market.ts';
 import { listDeliveries, refundDelivery, retryDelivery } from '../../../economy/minecraft/vouchers.ts';
 import { queueDelivery } from '../../../jobs/minecraft-events.ts';
 import { announce } from '../components/market-shop.ts';
-import { discordActor } from '../components/feed.ts';
 import { discordProfile } from '../options.ts';
-import { requireRole } from '../permissions.ts';
+import { actorMay } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
 
@@ -122,7 +121,7 @@ async function adminDeliveries(ctx: InteractionContext, inv: Invocation) {
   const action = stringValue(inv, 'action') ?? 'list';
   const now = ctx.deps.now();
   if (action === 'list') {
-    const rows = await listDeliveries(ctx.deps.db, discordActor(ctx, await requireRole(ctx, 'feed.view')));
+    const rows = await listDeliveries(ctx.deps.db, await actorMay(ctx, 'feed.view'));
     if (rows.length === 0) return replyText('No Minecraft deliveries are waiting.');
     return replyText(
       rows
@@ -137,13 +136,13 @@ async function adminDeliveries(ctx: InteractionContext, inv: Invocation) {
   const voucherId = integerValue(inv, 'voucher');
   if (!voucherId) throw new AppError('voucher_required', 'Give the voucher number from /admin deliveries.');
   if (action === 'retry') {
-    const actor = discordActor(ctx, await requireRole(ctx, 'order.fulfil'));
+    const actor = await actorMay(ctx, 'order.fulfil');
     const voucher = await retryDelivery(ctx.deps.db, actor, voucherId, now);
     if (!(await queueDelivery(ctx.deps.queues, voucher.id, `admin-${ctx.interaction.id}`)))
       ctx.log.warn({ voucherId }, 'delivery not queued; the sweeper will');
     return replyText(`Delivery #${voucher.id} is queued again. Audited.`);
   }
-  const actor = discordActor(ctx, await requireRole(ctx, 'order.cancel'));
+  const actor = await actorMay(ctx, 'tx.refund');
   const reason = stringValue(inv, 'reason') ?? '';
   const result = await refundDelivery(ctx.deps.db, marketFor(ctx.deps), actor, voucherId, reason, now);
   if (result.changed) await announce(ctx, result.order, 'refunded', result.restocked !== null);
@@ -176,12 +175,12 @@ export const adminCommand: Command = {
     const inv = subcommand(interaction);
     switch (inv?.name) {
       case 'adjust': {
-        const role = await requireRole(ctx, 'balance.adjust');
+        const actor = await actorMay(ctx, 'balance.adjust');
         const target = await targetUser(ctx, interaction, inv);
         const amountOption = inv.options.get('amount');
         const amount =
           amountOption?.type === ApplicationCommandOptionType.Integer ? Number(amountOption.value) : 0;
-        const result = await adjustBalance(ctx.deps, discordActor(ctx, role), {
+        const result = await adjustBalance(ctx.deps, actor, {
           userId: target.id,
           amount,
           reason: stringValue(inv, 'reason') ?? '',
@@ -194,13 +193,13 @@ export const adminCommand: Command = {
       }
       case 'freeze':
       case 'unfreeze': {
-        const role = await requireRole(ctx, 'user.freeze');
+        const actor = await actorMay(ctx, 'user.freeze');
         const target = await targetUser(ctx, interaction, inv);
         const input = { userId: target.id, reason: stringValue(inv, 'reason') ?? '' };
         const freezing = inv.name === 'freeze';
         const result = freezing
-          ? await freezeUser(ctx.deps, discordActor(ctx, role), input)
-          : await unfreezeUser(ctx.deps, discordActor(ctx, role), input);
+          ? await freezeUser(ctx.deps, actor, input)
+          : await unfreezeUser(ctx.deps, actor, input);
         const who = mention(target.discordId);
         if (!result.changed)
           return replyText(`${who} is already ${freezing ? 'frozen' : 'not frozen'}; nothing changed.`);

@@ -9,7 +9,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { discordIdsOf } from '../../../economy/market/listings.ts';
 import { findUserByDiscordId } from '../../../economy/users.ts';
 import { integerOption, userOption } from '../options.ts';
-import { requireRole } from '../permissions.ts';
+import { actorMay } from '../permissions.ts';
 import { reply } from '../responses.ts';
 import type { Command } from '../types.ts';
 
@@ -35,7 +35,7 @@ const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
 export const auditCommand: Command = {
   definition,
   async handle(ctx, interaction) {
-    await requireRole(ctx, 'audit.view');
+    await actorMay(ctx, 'audit.view');
     const target = userOption(interaction, 'user');
     if (!target) throw new AppError('user_required', 'Pick a user.');
     const limit = Math.min(25, Math.max(1, integerOption(interaction, 'limit') ?? 10));

@@ -9,7 +9,7 @@ import { mention } from '../../../discord/views/format.ts';
 import { findUserByDiscordId, type UserRow } from '../../../economy/users.ts';
 import { walletSummary } from '../../../economy/wallet.ts';
 import { userOption } from '../options.ts';
-import { requireAdmin } from '../permissions.ts';
+import { actorMay, ADMINS_ONLY } from '../permissions.ts';
 import { reply, replyText } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
 
@@ -60,7 +60,7 @@ async function renderCardOf(ctx: InteractionContext, owner: UserRow) {
 /** The invoker's card, or (admins only) another member's. Shared by /card and the hub's My Card button. */
 export async function showCard(ctx: InteractionContext, target?: APIUser) {
   if (!target || target.id === ctx.user.discordId) return renderCardOf(ctx, ctx.user);
-  await requireAdmin(ctx);
+  await actorMay(ctx, 'feed.view', ADMINS_ONLY);
   const owner = await findUserByDiscordId(ctx.deps.db, target.id);
   if (!owner)
     return replyText(`${mention(target.id)} has not used Coinhub yet, so there is no card to show.`);

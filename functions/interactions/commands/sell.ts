@@ -8,9 +8,10 @@ import { AppError } from '../../../economy/errors.ts';
 import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.ts';
 import { createListing } from '../../../economy/market/listings.ts';
 import { referencePrice } from '../../../economy/market/pricing.ts';
-import { marketSettings } from '../../../economy/market/types.ts';
+import { marketSettings, RESTRICTED_KINDS } from '../../../economy/market/types.ts';
 import { announceListing } from '../components/market-shop.ts';
 import { focusedText, modalField, stringOption } from '../options.ts';
+import { interactionActor } from '../permissions.ts';
 import { NO_CHOICES, reply, showModal } from '../responses.ts';
 import type { Command, ModalHandler } from '../types.ts';
 
@@ -34,7 +35,7 @@ export const sellCommand: Command = {
   async handle(ctx, interaction) {
     const itemId = stringOption(interaction, 'item');
     const item = itemId ? await getCatalogItem(ctx.deps.db, itemId) : undefined;
-    if (itemId && (!item || !item.active)) {
+    if (itemId && (!item || !item.active || RESTRICTED_KINDS.includes(item.kind))) {
       throw new AppError('catalog_item_not_found', 'Pick a catalog item from the suggestions.', 404);
     }
     const reference = item ? (await referencePrice(ctx.deps.db, item.id)).reference : null;
@@ -70,7 +71,7 @@ export const sellModalHandler: ModalHandler = {
     const listing = await createListing(
       ctx.deps.db,
       marketSettings(ctx.deps.cfg),
-      { kind: 'user', userId: ctx.user.id },
+      await interactionActor(ctx),
       {
         ...(catalogItemId ? { catalogItemId } : {}),
         title: modalField(interaction, 'title'),

@@ -7,9 +7,8 @@ import {
 import { COLOR } from '../../../discord/views/format.ts';
 import { changeRoleMap } from '../../../economy/admin.ts';
 import { AppError } from '../../../economy/errors.ts';
-import { parseRoleMap, ROLES, type Role, type RoleMap } from '../../../economy/rbac.ts';
-import { discordActor } from '../components/feed.ts';
-import { requireRole } from '../permissions.ts';
+import { readRoleMap, ROLES, type Role, type RoleMap } from '../../../economy/rbac.ts';
+import { actorMay, interactionActor } from '../permissions.ts';
 import { reply } from '../responses.ts';
 import type { InteractionContext } from '../types.ts';
 import { subcommand } from './admin.ts';
@@ -61,13 +60,8 @@ export async function handleSetupRoles(
   const discordRole = options.get('discord_role');
   const remove = options.get('remove');
   if (!roleOption && !discordRole) {
-    await requireRole(ctx, 'settings.change');
-    const row = await ctx.deps.db
-      .selectFrom('guild_settings')
-      .select('role_map')
-      .where('guild_id', '=', guildId)
-      .executeTakeFirst();
-    return renderRoleMap(parseRoleMap(row?.role_map), 'The current mapping.');
+    await actorMay(ctx, 'settings.change');
+    return renderRoleMap(await readRoleMap(ctx.deps.db, guildId), 'The current mapping.');
   }
   if (
     roleOption?.type !== ApplicationCommandOptionType.String ||
@@ -75,9 +69,8 @@ export async function handleSetupRoles(
   ) {
     throw new AppError('role_and_discord_role', 'Give both a Coinhub role and a Discord role.');
   }
-  const actorRole = await requireRole(ctx, 'roles.change');
   const removing = remove?.type === ApplicationCommandOptionType.Boolean && remove.value;
-  const result = await changeRoleMap(ctx.deps, discordActor(ctx, actorRole), {
+  const result = await changeRoleMap(ctx.deps, await interactionActor(ctx), {
     guildId,
     role: roleOption.value as Role,
     discordRoleId: discordRole.value,

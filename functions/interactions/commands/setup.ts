@@ -6,7 +6,7 @@ import {
 import { AppError } from '../../../economy/errors.ts';
 import { setupGuildJob } from '../../../jobs/definitions.ts';
 import { storeInteractionToken } from '../../../jobs/interaction-tokens.ts';
-import { requireAdmin } from '../permissions.ts';
+import { actorMay, ADMINS_ONLY } from '../permissions.ts';
 import { deferReply } from '../responses.ts';
 import type { Command } from '../types.ts';
 import { subcommand } from './admin.ts';
@@ -34,7 +34,7 @@ export const setupCommand: Command = {
   definition,
   async handle(ctx, interaction) {
     if (subcommand(interaction)?.name === 'roles') return handleSetupRoles(ctx, interaction);
-    await requireAdmin(ctx);
+    await actorMay(ctx, 'settings.change', ADMINS_ONLY);
     if (!interaction.guild_id) throw new AppError('guild_only', 'Run /setup inside your server.');
     if (!ctx.deps.cfg.DISCORD_TOKEN) {
       throw new AppError(

@@ -9,22 +9,14 @@ import {
   type MarketAction,
 } from '../../../discord/views/feed.ts';
 import { coins } from '../../../discord/views/format.ts';
-import { refundTransfer, transferNotFound, type AdminActor } from '../../../economy/admin.ts';
+import { refundTransfer, transferNotFound } from '../../../economy/admin.ts';
 import { AppError } from '../../../economy/errors.ts';
 import { feedAnnotations, feedTransfer } from '../../../economy/feed.ts';
-import type { Action, Role } from '../../../economy/rbac.ts';
+import type { Action } from '../../../economy/rbac.ts';
 import { feedRefreshJob } from '../../../jobs/definitions.ts';
-import { requireRole } from '../permissions.ts';
+import { actorMay, interactionActor } from '../permissions.ts';
 import { closePrompt, reply, replyText, showModal } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
-
-/** The audit identity of the member acting from Discord. */
-export const discordActor = (ctx: InteractionContext, role: Role): AdminActor => ({
-  userId: ctx.user.id,
-  role,
-  source: 'discord',
-  requestId: ctx.interaction.id,
-});
 
 /**
  * Asks the worker to re-render the feed message showing `transferId`. The action already happened, so a
@@ -52,7 +44,7 @@ async function loadTransfer(ctx: InteractionContext, id: string | undefined) {
 const refundButton: ComponentHandler = {
   prefix: FEED_IDS.refund,
   async handle(ctx, _interaction, [transferId]) {
-    await requireRole(ctx, 'tx.refund');
+    await actorMay(ctx, 'tx.refund');
     const t = await loadTransfer(ctx, transferId);
     if (t.order)
       throw new AppError(
@@ -70,8 +62,9 @@ const refundButton: ComponentHandler = {
 const refundConfirmButton: ComponentHandler = {
   prefix: FEED_IDS.refundConfirm,
   async handle(ctx, _interaction, [transferId]) {
-    const role = await requireRole(ctx, 'tx.refund');
-    const result = await refundTransfer(ctx.deps, discordActor(ctx, role), { transferId: transferId ?? '' });
+    const result = await refundTransfer(ctx.deps, await interactionActor(ctx), {
+      transferId: transferId ?? '',
+    });
     if (!result.changed) {
       return closePrompt(`#${transferId} was already refunded; nothing changed.`);
     }
@@ -95,7 +88,7 @@ const dismissButton: ComponentHandler = {
 const freezeButton = (unfreeze: boolean): ComponentHandler => ({
   prefix: unfreeze ? FEED_IDS.unfreeze : FEED_IDS.freeze,
   async handle(ctx, _interaction, [userId, transferId]) {
-    await requireRole(ctx, 'user.freeze');
+    await actorMay(ctx, 'user.freeze');
     const user = userId
       ? await ctx.deps.db
           .selectFrom('users')
@@ -116,7 +109,7 @@ const freezeButton = (unfreeze: boolean): ComponentHandler => ({
 const noteButton: ComponentHandler = {
   prefix: FEED_IDS.note,
   async handle(ctx, _interaction, [transferId]) {
-    await requireRole(ctx, 'tx.note');
+    await actorMay(ctx, 'tx.note');
     const t = await loadTransfer(ctx, transferId);
     return showModal(noteModal(t.id));
   },
@@ -133,7 +126,7 @@ export const MARKET_PERMISSION: Record<MarketAction, Action> = {
 const marketButton = (prefix: MarketAction): ComponentHandler => ({
   prefix,
   async handle(ctx, _interaction, [targetId, transferId]) {
-    await requireRole(ctx, MARKET_PERMISSION[prefix]);
+    await actorMay(ctx, MARKET_PERMISSION[prefix]);
     if (!targetId || !/^\d{1,18}$/.test(targetId) || !transferId) throw transferNotFound();
     return showModal(marketActionModal(prefix, targetId, transferId));
   },
@@ -141,7 +134,7 @@ const marketButton = (prefix: MarketAction): ComponentHandler => ({
 
 /** A transaction picked from a coalesced message: its embed and buttons, privately. */
 export async function transferPanel(ctx: InteractionContext, transferId: string | undefined) {
-  await requireRole(ctx, 'feed.view');
+  await actorMay(ctx, 'feed.view');
   const t = await loadTransfer(ctx, transferId);
   const annotations = await feedAnnotations(ctx.deps.db, [t]);
   return reply(renderTransferPanel(t, annotations.get(t.id)));
@@ -158,7 +151,7 @@ const pickMenu: ComponentHandler = {
 const pickByIdButton: ComponentHandler = {
   prefix: FEED_IDS.pickById,
   async handle(ctx) {
-    await requireRole(ctx, 'feed.view');
+    await actorMay(ctx, 'feed.view');
     return showModal(pickByIdModal());
   },
 };

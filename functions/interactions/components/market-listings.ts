@@ -18,19 +18,18 @@ import {
   sellerListings,
   updateListing,
 } from '../../../economy/market/listings.ts';
-import { marketSettings, type Actor, type Listing } from '../../../economy/market/types.ts';
+import { marketSettings, type Listing } from '../../../economy/market/types.ts';
+import type { Actor } from '../../../economy/rbac.ts';
 import { wholeNumber } from '../commands/sell.ts';
 import { modalField } from '../options.ts';
-import { requireRole } from '../permissions.ts';
+import { actorMay, interactionActor } from '../permissions.ts';
 import { closePrompt, reply, showModal, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
 import { announceListing } from './market-shop.ts';
 
-type ListingActor = Exclude<Actor, { kind: 'system' }>;
-
 /** A page of /listings: the player's open listings, or for members who may manage the market the official ones. */
 export async function sellerPage(ctx: InteractionContext, scope: ListingScope, page: number) {
-  if (scope === 'official') await requireRole(ctx, 'market.manage');
+  if (scope === 'official') await actorMay(ctx, 'market.manage');
   const listings = await sellerListings(ctx.deps.db, scope === 'official' ? null : ctx.user.id, {
     page,
     pageSize: SELLER_PAGE_SIZE,
@@ -39,24 +38,17 @@ export async function sellerPage(ctx: InteractionContext, scope: ListingScope, p
 }
 
 /**
- * The listing a control acts on, and who acts: its seller, or for an official listing a member whose role may
- * manage the market (audited as an admin). Anyone else, and a frozen seller, is refused before a prompt or a
- * form opens; the economy checks again when the change is made.
+ * The listing a control acts on, and who acts: its seller, or a member whose role may manage the market (for
+ * an official listing; audited). Anyone else, and a frozen seller, is refused before a prompt or a form opens;
+ * the economy checks again when the change is made.
  */
 async function managedListing(
   ctx: InteractionContext,
   listingId: string | undefined,
-): Promise<{ listing: Listing; actor: ListingActor }> {
+): Promise<{ listing: Listing; actor: Actor }> {
   const listing = listingId ? await getListing(ctx.deps.db, listingId) : undefined;
   if (!listing) throw listingNotFound();
-  if (listing.official) {
-    const role = await requireRole(ctx, 'market.manage');
-    return {
-      listing,
-      actor: { kind: 'admin', userId: ctx.user.id, role, source: 'discord', requestId: ctx.interaction.id },
-    };
-  }
-  const actor: ListingActor = { kind: 'user', userId: ctx.user.id };
+  const actor = await interactionActor(ctx);
   assertCanManage(actor, listing, ctx.user.frozen);
   return { listing, actor };
 }

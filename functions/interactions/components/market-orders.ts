@@ -8,6 +8,7 @@ import { AppError } from '../../../economy/errors.ts';
 import { marketFor } from '../../../economy/market/market.ts';
 import type { TransitionResult } from '../../../economy/market/orders.ts';
 import { modalField } from '../options.ts';
+import { interactionActor } from '../permissions.ts';
 import { reply, showModal } from '../responses.ts';
 import type { ComponentHandler, InteractionContext, ModalHandler } from '../types.ts';
 import { announce, orderView } from './market-shop.ts';
@@ -19,18 +20,18 @@ const EVENTS: Record<Exclude<OrderAction, 'dispute'>, OrderEvent> = {
   bcancel: 'refunded',
 };
 
-function act(ctx: InteractionContext, action: Exclude<OrderAction, 'dispute'>, orderId: string) {
+async function act(ctx: InteractionContext, action: Exclude<OrderAction, 'dispute'>, orderId: string) {
   const market = marketFor(ctx.deps);
-  const me = { kind: 'user' as const, userId: ctx.user.id };
+  const me = await interactionActor(ctx);
   switch (action) {
     case 'deliver':
       return market.markDelivered(orderId, me);
     case 'received':
-      return market.confirmReceived(orderId, ctx.user.id);
+      return market.confirmReceived(orderId, me);
     case 'scancel':
-      return market.cancelBySeller(orderId, ctx.user.id);
+      return market.cancelBySeller(orderId, me);
     case 'bcancel':
-      return market.cancelByBuyer(orderId, ctx.user.id);
+      return market.cancelByBuyer(orderId, me);
   }
 }
 
@@ -70,7 +71,11 @@ export const marketDisputeModal: ModalHandler = {
   prefix: MARKET_IDS.dispute,
   async handle(ctx, interaction, [orderId]) {
     if (!orderId) throw new AppError('order_not_found', 'That order does not exist.', 404);
-    const result = await marketFor(ctx.deps).dispute(orderId, ctx.user.id, modalField(interaction, 'reason'));
+    const result = await marketFor(ctx.deps).dispute(
+      orderId,
+      await interactionActor(ctx),
+      modalField(interaction, 'reason'),
+    );
     return answer(
       ctx,
       result,

@@ -1,5 +1,6 @@
 import { HUB_BUTTONS } from '../../../discord/views/hub.ts';
 import {
+  listingTitle,
   MARKET_IDS,
   renderBuyPrompt,
   renderListing,
@@ -20,6 +21,7 @@ import { followUpOrder, grantBoughtRole, refreshShopListing } from '../../../job
 import { notifyVoucher } from '../../../jobs/minecraft-events.ts';
 import { deliverNowRow, voucherText } from '../../../discord/views/minecraft.ts';
 import { issueVoucher } from '../../../economy/minecraft/vouchers.ts';
+import { interactionActor } from '../permissions.ts';
 import { closePrompt, reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
 
@@ -84,7 +86,7 @@ export function renderOrderFor(
 ) {
   return renderOrder({
     order,
-    title: listing?.title ?? 'an item',
+    title: listing ? listingTitle(listing) : 'an item',
     viewer: order.buyerId === ctx.user.id ? 'buyer' : 'seller',
     buyerDiscordId: discordIds.get(order.buyerId)!,
     sellerDiscordId: order.sellerId ? (discordIds.get(order.sellerId) ?? null) : null,
@@ -138,10 +140,9 @@ export const marketShopComponents: ComponentHandler[] = [
       if (!promptId || !listingId)
         return closePrompt('This purchase prompt is broken; open the listing again.');
       try {
-        const bought = await marketFor(ctx.deps).buy({
+        const bought = await marketFor(ctx.deps).buy(await interactionActor(ctx), {
           key: `discord:${promptId}`,
           listingId,
-          buyerId: ctx.user.id,
           quantity: Number(qty),
           expectedUnitPrice: Number(price),
         });

@@ -4,21 +4,19 @@ import { freezeUser, noteTransfer, unfreezeUser } from '../../../economy/admin.t
 import { AppError } from '../../../economy/errors.ts';
 import { removeListing } from '../../../economy/market/listings.ts';
 import { marketFor } from '../../../economy/market/market.ts';
-import type { AdminActor as MarketAdmin } from '../../../economy/market/types.ts';
-import { discordActor, MARKET_PERMISSION, refreshFeedMessage, transferPanel } from '../components/feed.ts';
+import { refreshFeedMessage, transferPanel } from '../components/feed.ts';
 import { announce, announceListing } from '../components/market-shop.ts';
 import { modalField } from '../options.ts';
-import { requireRole } from '../permissions.ts';
+import { interactionActor } from '../permissions.ts';
 import { replyText } from '../responses.ts';
 import type { InteractionContext, ModalHandler } from '../types.ts';
 
 const freezeModalHandler = (unfreeze: boolean): ModalHandler => ({
   prefix: unfreeze ? FEED_IDS.unfreeze : FEED_IDS.freeze,
   async handle(ctx, interaction, [userId, transferId]) {
-    const role = await requireRole(ctx, 'user.freeze');
     if (!userId || !transferId) throw new AppError('user_not_found', 'That user has no Coinhub wallet.', 404);
     const input = { userId, reason: modalField(interaction, 'text') };
-    const actor = discordActor(ctx, role);
+    const actor = await interactionActor(ctx);
     const result = unfreeze
       ? await unfreezeUser(ctx.deps, actor, input)
       : await freezeUser(ctx.deps, actor, input);
@@ -46,8 +44,7 @@ async function username(ctx: InteractionContext, userId: string): Promise<string
 const noteModalHandler: ModalHandler = {
   prefix: FEED_IDS.note,
   async handle(ctx, interaction, [transferId]) {
-    const role = await requireRole(ctx, 'tx.note');
-    const entry = await noteTransfer(ctx.deps, discordActor(ctx, role), {
+    const entry = await noteTransfer(ctx.deps, await interactionActor(ctx), {
       transferId: transferId ?? '',
       note: modalField(interaction, 'text'),
     });
@@ -64,17 +61,10 @@ const noteModalHandler: ModalHandler = {
 const marketModalHandler = (prefix: MarketAction): ModalHandler => ({
   prefix,
   async handle(ctx, interaction, [targetId, transferId]) {
-    const role = await requireRole(ctx, MARKET_PERMISSION[prefix]);
     if (!targetId || !transferId)
       throw new AppError('not_found', 'That order or listing does not exist.', 404);
     const reason = modalField(interaction, 'text');
-    const admin: MarketAdmin = {
-      kind: 'admin',
-      userId: ctx.user.id,
-      role,
-      source: 'discord',
-      requestId: ctx.interaction.id,
-    };
+    const admin = await interactionActor(ctx);
     if (prefix === FEED_IDS.listingCancel) {
       const listing = await removeListing(ctx.deps.db, admin, targetId, reason);
       await announceListing(ctx, listing.id);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderCommand, templateProblem } from './templates.ts';
+import { renderCommand, templateProblem } from './command-template.ts';
 
 describe('Minecraft command templates', () => {
   it('accepts one command with the known placeholders', () => {
