@@ -9,6 +9,7 @@ import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
 import { settingsFor } from '../economy/settings.ts';
 import { Queues } from '../jobs/queues.ts';
+import { createServerTapClient } from '../minecraft/servertap.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
 import { txStreamHub } from './api/stream.ts';
 import { createApp } from './app.ts';
@@ -100,6 +101,9 @@ async function main(cfg: Config, log: Logger): Promise<void> {
       blockingRedis,
       redis,
       rest: createDiscordRest(cfg),
+      ...(cfg.MINECRAFT_API_URL
+        ? { minecraft: createServerTapClient(cfg.MINECRAFT_API_URL, cfg.MINECRAFT_API_KEY) }
+        : {}),
     });
     steps.done('worker');
   })();

@@ -10,6 +10,9 @@ import {
   marketCompleteJob,
   marketExpireJob,
   marketSweepJob,
+  minecraftDeliverJob,
+  minecraftNoticeJob,
+  minecraftSweepJob,
   priceRollupJob,
   grantRoleJob,
   orderNoticeJob,
@@ -31,6 +34,7 @@ import {
   handleRevokeRole,
   handleShopRefresh,
 } from './handlers/market-discord.ts';
+import { handleMinecraftDeliver, handleMinecraftNotice, handleMinecraftSweep } from './handlers/minecraft.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { handleStatsRollup } from './handlers/stats-rollup.ts';
 import { startHeartbeat } from './heartbeat.ts';
@@ -67,6 +71,9 @@ const handlers = new Map<string, Handler>([
   entry(feedRefreshJob, handleFeedRefresh),
   entry(setupGuildJob, handleSetupGuild),
   entry(statsRollupJob, (deps) => handleStatsRollup(deps)),
+  entry(minecraftDeliverJob, handleMinecraftDeliver),
+  entry(minecraftSweepJob, (deps) => handleMinecraftSweep(deps)),
+  entry(minecraftNoticeJob, handleMinecraftNotice),
 ]);
 
 /** Jobs that call Discord's bot routes (not only interaction webhooks), so they need DISCORD_TOKEN. */
@@ -90,6 +97,7 @@ const scheduled = (cfg: Config) => [
   { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
   { id: 'stats-rollup', def: statsRollupJob, repeat: { every: 10_000 } },
+  { id: 'minecraft-sweep', def: minecraftSweepJob, repeat: { every: cfg.MINECRAFT_SWEEP_EVERY_S * 1000 } },
 ];
 
 /**
