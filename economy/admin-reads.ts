@@ -22,7 +22,7 @@ import {
   type Order,
   type OrderState,
 } from './market/types.ts';
-import { parseRoleMap, requirePermission, type Actor, type RoleMap } from './rbac.ts';
+import { readRoleMap, requirePermission, type Actor, type RoleMap } from './rbac.ts';
 import { walletSummary, type WalletSummary } from './wallet.ts';
 
 /** A keyset page: at most `limit` rows older than `before` (an id), newest first. */
@@ -345,12 +345,7 @@ export async function listAudit(db: Db, reader: Actor, f: AuditFilter): Promise<
 /** The guild's role map as stored (malformed counts as empty). */
 export async function roleMapOf(db: Db, reader: Actor, guildId: string): Promise<RoleMap> {
   requirePermission(reader, 'feed.view');
-  const row = await db
-    .selectFrom('guild_settings')
-    .select('role_map')
-    .where('guild_id', '=', guildId)
-    .executeTakeFirst();
-  return parseRoleMap(row?.role_map);
+  return readRoleMap(db, guildId);
 }
 
 /** Refuses a reader who may not watch the live transaction feed. */
