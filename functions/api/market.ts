@@ -45,7 +45,7 @@ const catalogBody = z
     active: z.boolean().optional(),
     roleId: z.string().optional(),
     minecraftItem: z.string().optional(),
-    /** The console command that delivers the item; placeholders {player} {uuid} {quantity} {item}. */
+    /** The console command that delivers the item; placeholders {player} {uuid} {qty}. */
     minecraftCommand: z.string().optional(),
   })
   .meta({ id: 'CatalogItemInput' });

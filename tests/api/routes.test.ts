@@ -244,12 +244,12 @@ describe('market', () => {
       kind: 'minecraft_item',
       basePrice: 100,
       minecraftItem: 'minecraft:diamond',
-      minecraftCommand: 'give {player} minecraft:diamond {quantity}',
+      minecraftCommand: 'give {player} minecraft:diamond {qty}',
     });
     expect(item.status).toBe(200);
     expect(item.body).toMatchObject({
       kind: 'minecraft_item',
-      minecraftCommand: 'give {player} minecraft:diamond {quantity}',
+      minecraftCommand: 'give {player} minecraft:diamond {qty}',
     });
 
     const listing = await api.call(admin, 'POST', '/market/listings', {
