@@ -108,8 +108,7 @@ export class FakeDiscordOAuth {
 
   /** The authorize page with nobody signed in: pick a guild member, and the form asks again as them. */
   private picker(query: URLSearchParams): { status: number; headers: Record<string, string>; body: string } {
-    const escape = (text: string) =>
-      text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
     const hidden = [...query]
       .filter(([k]) => k !== 'user_id')
       .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
