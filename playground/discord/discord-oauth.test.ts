@@ -83,3 +83,43 @@ describe('fake Discord OAuth2', () => {
     expect((await member('560000000000000002', 'Bearer x')).status).toBe(401);
   });
 });
+
+describe('fake Discord OAuth2 with nobody signed in', () => {
+  it('asks which guild member approves, escaping names and carrying the query, and refuses an unknown user', async () => {
+    const own = await FakeDiscordApi.start({ token: 'bot' });
+    try {
+      const login = FakeDiscordOAuth.install(own, {
+        clientId: '1',
+        clientSecret: 's',
+        redirectUris: [REDIRECT],
+      });
+      login.addGuild('960000000000000001', '560000000000000001');
+      login.setMember('960000000000000001', {
+        id: '560000000000000007',
+        username: 'x',
+        global_name: '<b>Bo</b>',
+      });
+      const url = new URL(`${own.origin}/oauth2/authorize`);
+      url.search = new URLSearchParams({
+        response_type: 'code',
+        client_id: '1',
+        scope: 'identify',
+        redirect_uri: REDIRECT,
+        state: '"s"',
+      }).toString();
+      const page = await fetch(url);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      const html = await page.text();
+      expect(html).toContain('<option value="560000000000000007">&#60;b&#62;Bo&#60;/b&#62;</option>');
+      expect(html).toContain('<input type="hidden" name="state" value="&#34;s&#34;">');
+
+      url.searchParams.set('user_id', '560000000000000009');
+      expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
+      url.searchParams.set('user_id', '560000000000000007');
+      const approved = await fetch(url, { redirect: 'manual' });
+      expect(new URL(approved.headers.get('location')!).searchParams.get('state')).toBe('"s"');
+    } finally {
+      await own.close();
+    }
+  });
+});

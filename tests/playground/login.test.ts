@@ -56,6 +56,23 @@ describe('the panel login against npm run dev’s Discord stand-in', () => {
     expect(await me.json()).toMatchObject({ role: 'owner', user: { discordId: ada.id, username: 'ada' } });
   });
 
+  it('lets the moderator in as moderator once the guild maps their Discord role', async () => {
+    const { guildId } = rig.playground;
+    const moderatorRole = rig.playground.api.roles.get(guildId)!.find((r) => r.name === 'Moderator')!;
+    const roleMap = JSON.stringify({ moderator: [moderatorRole.id] });
+    await rig.db.db
+      .insertInto('guild_settings')
+      .values({ guild_id: guildId, role_map: roleMap })
+      .onConflict((oc) => oc.column('guild_id').doUpdateSet({ role_map: roleMap }))
+      .execute();
+    const res = await logInAs('mia');
+    expect(res.status).toBe(302);
+    const me = await get(`${rig.server.url}/api/me`, {
+      cookie: `${SESSION_COOKIE}=${cookie(res, SESSION_COOKIE)}`,
+    });
+    expect(await me.json()).toMatchObject({ role: 'moderator' });
+  });
+
   it('turns a player away with No access and no session', async () => {
     const res = await logInAs('alex');
     expect(res.status).toBe(403);
