@@ -17,8 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-async function authorize(params: Record<string, string> = {}) {
-  const url = new URL(`${fake.origin}/oauth2/authorize`);
+/** The authorize URL our login sends the browser to, on the fake at `origin`. */
+function authorizeUrl(origin: string, params: Record<string, string> = {}): URL {
+  const url = new URL(`${origin}/oauth2/authorize`);
   url.search = new URLSearchParams({
     response_type: 'code',
     client_id: '1',
@@ -29,8 +30,10 @@ async function authorize(params: Record<string, string> = {}) {
     code_challenge_method: 'S256',
     ...params,
   }).toString();
-  return fetch(url, { redirect: 'manual' });
+  return url;
 }
+const authorize = (params: Record<string, string> = {}) =>
+  fetch(authorizeUrl(fake.origin, params), { redirect: 'manual' });
 const codeOf = async () => new URL((await authorize()).headers.get('location')!).searchParams.get('code')!;
 
 function token(form: Record<string, string>, secret = 'secret') {
@@ -99,14 +102,7 @@ describe('fake Discord OAuth2 with nobody signed in', () => {
         username: 'x',
         global_name: '<b>Bo</b>',
       });
-      const url = new URL(`${own.origin}/oauth2/authorize`);
-      url.search = new URLSearchParams({
-        response_type: 'code',
-        client_id: '1',
-        scope: 'identify',
-        redirect_uri: REDIRECT,
-        state: '"s"',
-      }).toString();
+      const url = authorizeUrl(own.origin, { state: '"s"' });
       const page = await fetch(url);
       expect(page.headers.get('content-type')).toContain('text/html');
       const html = await page.text();
