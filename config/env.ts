@@ -67,7 +67,12 @@ export const envSchema = z.object({
 
   MINECRAFT_API_URL: url(['http', 'https']).optional(),
   MINECRAFT_API_KEY: optionalString,
-  REDEMPTION_WEBHOOK_SECRET: optionalString,
+  REDEMPTION_WEBHOOK_SECRET: optionalString.refine(
+    (v) => v === undefined || !v.startsWith('whsec_') || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(v),
+    'must be whsec_ followed by base64, or any other value (used as raw bytes)',
+  ),
+  MINECRAFT_REWARD_DAILY_CAP: int(1, 1_000_000_000).default(1000),
+  MINECRAFT_SWEEP_EVERY_S: int(5, 3600).default(60),
 
   // The market reads the fee to two decimals (basis points); what it reads must stay below 100 %, or every
   // sale would pay the seller nothing and stay in escrow.

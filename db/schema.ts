@@ -179,7 +179,13 @@ export interface OrdersTable {
   completed_at: NullableTimestamp;
   refunded_at: NullableTimestamp;
   refund_reason:
-    'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'restricted_item' | null;
+    | 'seller_cancelled'
+    | 'buyer_cancelled'
+    | 'admin_refund'
+    | 'escrow_expired'
+    | 'restricted_item'
+    | 'delivery_failed'
+    | null;
   disputed_at: NullableTimestamp;
   dispute_reason: string | null;
   role_granted_at: NullableTimestamp;
@@ -228,6 +234,67 @@ export interface FeedMessagesTable {
   posted_at: Generated<Timestamp>;
 }
 
+export interface MinecraftEventsTable {
+  webhook_id: string;
+  type: string;
+  server: string;
+  status: number;
+  answer: ColumnType<unknown, string, never>;
+  received_at: Generated<Timestamp>;
+}
+
+export interface MinecraftLinkCodesTable {
+  code: string;
+  user_id: BigIntColumn;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface MinecraftRewardDaysTable {
+  player_uuid: string;
+  day: ColumnType<string, string, string>;
+  granted: BigIntColumn;
+}
+
+export interface MinecraftQuestCountersTable {
+  player_uuid: string;
+  counter: string;
+  value: BigIntColumn;
+  updated_at: Timestamp;
+}
+
+export interface MinecraftPlayersTable {
+  player_uuid: string;
+  name: string;
+  online: boolean;
+  server: string;
+  last_seen_at: Timestamp;
+}
+
+export type VoucherState = 'issued' | 'queued' | 'waiting' | 'sending' | 'delivered' | 'failed';
+
+export interface MinecraftVouchersTable {
+  id: GeneratedBigInt;
+  order_id: BigIntColumn;
+  code: string;
+  buyer_id: BigIntColumn;
+  catalog_item_id: BigIntColumn;
+  quantity: number;
+  state: Generated<VoucherState>;
+  expires_at: Timestamp;
+  redeemed_at: NullableTimestamp;
+  player_uuid: string | null;
+  player_name: string | null;
+  attempts: Generated<number>;
+  last_error: string | null;
+  sending_at: NullableTimestamp;
+  delivered_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface ApiTokensTable {
   id: ColumnType<string, string | undefined, never>;
   user_id: BigIntColumn;
@@ -256,5 +323,11 @@ export interface Database {
   price_sales: PriceSalesTable;
   price_refs: PriceRefsTable;
   quests: QuestsTable;
+  minecraft_events: MinecraftEventsTable;
+  minecraft_link_codes: MinecraftLinkCodesTable;
+  minecraft_reward_days: MinecraftRewardDaysTable;
+  minecraft_quest_counters: MinecraftQuestCountersTable;
+  minecraft_players: MinecraftPlayersTable;
+  minecraft_vouchers: MinecraftVouchersTable;
   api_tokens: ApiTokensTable;
 }

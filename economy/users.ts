@@ -19,11 +19,22 @@ export interface UserRow {
   avatar: string | null;
   frozen: boolean;
   frozenReason: string | null;
+  /** The linked Minecraft player's name, or null. */
+  minecraftName: string | null;
 }
 
 const SNOWFLAKE = /^[0-9]{15,21}$/;
 
-const columns = ['id', 'discord_id', 'username', 'global_name', 'avatar', 'frozen', 'frozen_reason'] as const;
+const columns = [
+  'id',
+  'discord_id',
+  'username',
+  'global_name',
+  'avatar',
+  'frozen',
+  'frozen_reason',
+  'minecraft_name',
+] as const;
 
 interface Selected {
   id: string;
@@ -33,6 +44,7 @@ interface Selected {
   avatar: string | null;
   frozen: boolean;
   frozen_reason: string | null;
+  minecraft_name: string | null;
 }
 
 const toUser = (r: Selected): UserRow => ({
@@ -43,6 +55,7 @@ const toUser = (r: Selected): UserRow => ({
   avatar: r.avatar,
   frozen: r.frozen,
   frozenReason: r.frozen_reason,
+  minecraftName: r.minecraft_name,
 });
 
 const sameProfile = (u: UserRow, p: DiscordProfile) =>
@@ -77,7 +90,7 @@ const createUsers = coalescePer(async (db: Db, profiles: DiscordProfile[]) => {
       select * from unnest(${profiles.map((p) => p.discordId)}::text[], ${profiles.map((p) => p.username)}::text[],
                            ${profiles.map((p) => p.globalName)}::text[], ${profiles.map((p) => p.avatar)}::text[])
       on conflict (discord_id) do nothing
-      returning id, discord_id, username, global_name, avatar, frozen, frozen_reason
+      returning id, discord_id, username, global_name, avatar, frozen, frozen_reason, minecraft_name
     ), wallet as (
       insert into accounts (id, kind) select id, 'user' from created
     )
@@ -114,7 +127,9 @@ export async function upsertDiscordUser(db: Db, profile: DiscordProfile): Promis
         where id = ${existing.id}
           and (username, global_name, avatar) is distinct from
               (${profile.username}, ${profile.globalName}, ${profile.avatar})
-        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason`.execute(db);
+        returning id, discord_id, username, global_name, avatar, frozen, frozen_reason, minecraft_name`.execute(
+        db,
+      );
       // Nothing updated: a concurrent refresh already wrote this same profile.
       return updated[0]
         ? toUser(updated[0])

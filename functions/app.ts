@@ -10,6 +10,7 @@ import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
 import { interactionRoutes } from './interactions/routes.ts';
+import { minecraftWebhookRoutes } from './webhooks/minecraft.ts';
 
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', interactionRoutes(deps));
+  app.route('/', minecraftWebhookRoutes(deps));
 
   for (const path of ['/auth/*', '/api/*']) app.use(path, panelSecureHeaders(), panelCors(deps.cfg));
   app.route('/', authRoutes(deps, panel));

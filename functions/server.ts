@@ -7,6 +7,7 @@ import { runMigrations } from '../db/migrate.ts';
 import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
 import { Queues } from '../jobs/queues.ts';
+import { createServerTapClient } from '../minecraft/servertap.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
 import { createApp } from './app.ts';
 import { portTaken } from './port.ts';
@@ -86,6 +87,9 @@ async function main(cfg: Config, log: Logger): Promise<void> {
       blockingRedis,
       redis,
       rest: createDiscordRest(cfg),
+      ...(cfg.MINECRAFT_API_URL
+        ? { minecraft: createServerTapClient(cfg.MINECRAFT_API_URL, cfg.MINECRAFT_API_KEY) }
+        : {}),
     });
     steps.done('worker');
   })();

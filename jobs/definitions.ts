@@ -9,7 +9,7 @@ export interface JobDefinition<S extends z.ZodType> {
   options: JobsOptions;
 }
 
-export const QUEUES = ['ledger', 'discord', 'feed', 'market'] as const;
+export const QUEUES = ['ledger', 'discord', 'feed', 'market', 'minecraft'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 const defaults: JobsOptions = {
@@ -107,5 +107,32 @@ export const revokeRoleJob = define('market', 'market.revoke-role', orderId, {
   attempts: 5,
   removeOnComplete: true,
 });
+
+const voucherId = z.object({ voucherId: z.string().regex(/^\d{1,18}$/) }).strict();
+
+/**
+ * Delivers a redeemed voucher: online check, then the item's command on the server; retried with backoff while
+ * the server is down (the sweeper queues it again after the attempts run out, until the voucher expires).
+ */
+export const minecraftDeliverJob = define('minecraft', 'minecraft.deliver', voucherId, {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: true,
+});
+
+/** Re-queues lost deliveries, completes interrupted ones, flags stuck ones. */
+export const minecraftSweepJob = define('minecraft', 'minecraft.sweep', z.object({}).strict(), {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: { count: 100 },
+});
+
+/** DMs a player that their Minecraft account was linked, or their voucher code. */
+export const minecraftNoticeJob = define(
+  'minecraft',
+  'minecraft.notice',
+  z.object({ kind: z.enum(['linked', 'voucher']), id: z.string().regex(/^\d{1,18}$/) }).strict(),
+  { attempts: 3, removeOnComplete: true },
+);
 
 export type PayloadOf<D> = D extends JobDefinition<infer S> ? z.infer<S> : never;

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
+import type { MinecraftServerApi } from '../minecraft/servertap.ts';
 import type { Queues } from './queues.ts';
 
 /** What every job handler may use; built once per worker process by functions/server.ts. */
@@ -19,4 +20,6 @@ export interface WorkerDeps {
   redis: Redis;
   /** The one Discord REST client (discord/rest.ts). */
   rest: REST;
+  /** The Minecraft server's API (minecraft/servertap.ts); absent when MINECRAFT_API_URL is not set. */
+  minecraft?: MinecraftServerApi;
 }

@@ -15,7 +15,8 @@ import type { Queues } from './queues.ts';
  * order or listing is already safe in the database, and the sweeper settles overdue orders by itself.
  */
 
-const attempt = async (fn: () => Promise<void>): Promise<boolean> => {
+/** Runs an enqueue; false instead of an error when Redis refuses (the database is the truth, a sweeper follows). */
+export const attempt = async (fn: () => Promise<void>): Promise<boolean> => {
   try {
     await fn();
     return true;

@@ -10,6 +10,9 @@ import {
   marketCompleteJob,
   marketExpireJob,
   marketSweepJob,
+  minecraftDeliverJob,
+  minecraftNoticeJob,
+  minecraftSweepJob,
   priceRollupJob,
   grantRoleJob,
   orderNoticeJob,
@@ -30,6 +33,7 @@ import {
   handleRevokeRole,
   handleShopRefresh,
 } from './handlers/market-discord.ts';
+import { handleMinecraftDeliver, handleMinecraftNotice, handleMinecraftSweep } from './handlers/minecraft.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { WorkerDeps } from './deps.ts';
@@ -64,6 +68,9 @@ const handlers = new Map<string, Handler>([
   entry(feedRelayJob, (deps) => handleFeedRelay(deps)),
   entry(feedRefreshJob, handleFeedRefresh),
   entry(setupGuildJob, handleSetupGuild),
+  entry(minecraftDeliverJob, handleMinecraftDeliver),
+  entry(minecraftSweepJob, (deps) => handleMinecraftSweep(deps)),
+  entry(minecraftNoticeJob, handleMinecraftNotice),
 ]);
 
 /** Jobs that call Discord's bot routes (not only interaction webhooks), so they need DISCORD_TOKEN. */
@@ -86,6 +93,7 @@ const scheduled = (cfg: Config) => [
   { id: 'market-sweep', def: marketSweepJob, repeat: { every: cfg.MARKET_SWEEP_EVERY_S * 1000 } },
   { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
+  { id: 'minecraft-sweep', def: minecraftSweepJob, repeat: { every: cfg.MINECRAFT_SWEEP_EVERY_S * 1000 } },
 ];
 
 /**

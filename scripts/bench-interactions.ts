@@ -9,10 +9,7 @@
  * Last line: {"card_rps":..,"card_p99_ms":..,"daily_rps":..,"daily_p99_ms":..,"reject_rps":..,
  *             "card_p99_ratio_large_db":..,"rss_mb":..}
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { createDb, type Db } from '../db/client.ts';
 import { checkLedger } from '../economy/ledger-check.ts';
@@ -20,6 +17,7 @@ import { createDiscordSigner } from '../playground/signer.ts';
 import { buttonClick, TEST_GUILD_ID } from '../playground/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
+import { benchServerEnv, dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
@@ -30,30 +28,6 @@ const SMALL_USERS = 2_000;
 const LARGE_USERS = 100_000;
 const LARGE_TRANSFERS = 1_000_000;
 const REDIS_PREFIX = `bench-interactions-${process.pid}`;
-/** The server runs compiled, as in the Docker image; BENCH_TSX=1 runs the TypeScript entry through tsx instead. */
-const BUILD_DIR = '.dev/bench-dist';
-/** BENCH_CPU_PROF=<dir> writes each server process's V8 CPU profile there when it stops. */
-const CPU_PROF = process.env.BENCH_CPU_PROF;
-
-function serverEntry(): string[] {
-  const profile = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-  if (process.env.BENCH_TSX === '1') return [...profile, '--import', 'tsx', 'functions/server.ts'];
-  console.log(`compiling to ${BUILD_DIR}…`);
-  rmSync(BUILD_DIR, { recursive: true, force: true });
-  try {
-    execFileSync(
-      process.execPath,
-      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR],
-      {
-        stdio: 'pipe',
-      },
-    );
-  } catch (err) {
-    // Type errors still emit JavaScript; only a missing entry point is fatal.
-    if (!existsSync(`${BUILD_DIR}/functions/server.js`)) throw err;
-  }
-  return [...profile, `${BUILD_DIR}/functions/server.js`];
-}
 
 /**
  * Seeds `users` wallets (ids from `firstId`) and `transfers` transfers in plain SQL that keeps the ledger
@@ -111,49 +85,8 @@ function rssSampler(pid: number) {
   };
 }
 
-interface Prepared {
-  body: string;
-  headers: Record<string, string>;
-}
-
-async function load(url: string, bodies: Prepared[], seconds = SECONDS) {
-  let next = 0;
-  const result = await autocannon({
-    url: `${url}/interactions`,
-    connections: CONNECTIONS,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        setupRequest: (req) => {
-          const b = bodies[next++ % bodies.length]!;
-          return { ...req, body: b.body, headers: b.headers };
-        },
-      },
-    ],
-  });
-  return {
-    rps: Math.round(result.requests.average),
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-    total: result.requests.total,
-    used: next,
-  };
-}
-
-/** Removes the run's Redis keys (queues, rate-limit counters, tokens). */
-async function dropRedisKeys(): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const stream = redis.scanStream({ match: `${REDIS_PREFIX}:*`, count: 1000 });
-    for await (const keys of stream as AsyncIterable<string[]>)
-      if (keys.length > 0) await redis.unlink(...keys);
-  } finally {
-    redis.disconnect();
-  }
-}
+const load = (url: string, bodies: Prepared[], seconds = SECONDS) =>
+  loadPosts(`${url}/interactions`, bodies, CONNECTIONS, seconds);
 
 async function main() {
   const entry = serverEntry();
@@ -173,12 +106,7 @@ async function main() {
   const serve = async (url: string) => {
     const server = await startServer(
       {
-        NODE_ENV: 'production',
-        ROLE: 'all',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: url,
-        REDIS_URL,
-        REDIS_PREFIX: REDIS_PREFIX,
+        ...benchServerEnv(url, REDIS_URL, REDIS_PREFIX),
         DISCORD_PUBLIC_KEY: signer.publicKeyHex,
         GUILD_ID: TEST_GUILD_ID,
         // The limiter still runs on every request; the bench's users click far more often than people do.
@@ -291,7 +219,7 @@ async function main() {
 }
 
 main()
-  .finally(dropRedisKeys)
+  .finally(() => dropRedisKeys(REDIS_URL, REDIS_PREFIX))
   .then(
     () => process.exit(0),
     (err: unknown) => {

@@ -19,6 +19,8 @@ export interface PlayerCardView {
   held: number;
   streak: { current: number; best: number };
   recent: CardTransaction[];
+  /** The linked Minecraft player, or null. */
+  minecraftName: string | null;
 }
 
 const SYSTEM_NAMES: Record<string, string> = {
@@ -35,6 +37,7 @@ const REASONS: Record<string, string> = {
   admin_adjust: 'Admin adjustment',
   market_purchase: 'Marketplace purchase',
   market_sale: 'Marketplace sale',
+  minecraft_reward: 'Minecraft reward',
   refund: 'Refund',
 };
 
@@ -64,6 +67,11 @@ export function renderPlayerCard(card: PlayerCardView): APIEmbed {
       {
         name: 'Streak',
         value: `${days(card.streak.current)} (best ${days(card.streak.best)})`,
+        inline: true,
+      },
+      {
+        name: 'Minecraft',
+        value: card.minecraftName ? `⛏️ ${card.minecraftName}` : 'Not linked (use /link)',
         inline: true,
       },
       {

@@ -37,6 +37,7 @@ describe('message views', () => {
           held: 0,
           streak: { current: 0, best: 0 },
           recent: [],
+          minecraftName: null,
         }),
       ],
     });
@@ -97,6 +98,7 @@ describe('message views', () => {
       balance: 1234,
       held: 40,
       streak: { current: 3, best: 9 },
+      minecraftName: 'Ann_mc',
       recent: [
         {
           sign: -1,
@@ -122,6 +124,7 @@ describe('message views', () => {
       Balance: '1,234 coins',
       'Held in escrow': '40 coins',
       Streak: '3 days (best 9 days)',
+      Minecraft: '⛏️ Ann_mc',
     });
     expect(fields['Latest transactions']!.split('\n')).toEqual([
       '`-40` Marketplace purchase · Escrow · <t:1795694400:R>',

@@ -7,9 +7,7 @@ import { MAX_AMOUNT } from '../ledger.ts';
 import { requirePermission, type Actor } from '../rbac.ts';
 import { CATALOG_COLUMNS, RESTRICTED_KINDS, toCatalogItem, type CatalogItem } from './types.ts';
 import { mapUniqueViolation, parseInput } from './validation.ts';
-
-/** Placeholders a Minecraft command template may use; the Minecraft delivery fills them in. */
-export const COMMAND_PLACEHOLDERS = ['{player}', '{uuid}', '{quantity}', '{item}'] as const;
+import { templateProblem } from './command-template.ts';
 
 const snowflake = z.string().regex(/^[0-9]{15,21}$/, 'must be a Discord role id');
 const commandTemplate = z
@@ -17,12 +15,10 @@ const commandTemplate = z
   .trim()
   .min(1)
   .max(500)
-  .refine(
-    (t) =>
-      (t.match(/\{[^}]*\}/g) ?? []).every((p) => (COMMAND_PLACEHOLDERS as readonly string[]).includes(p)),
-    `may only use the placeholders ${COMMAND_PLACEHOLDERS.join(' ')}`,
-  )
-  .refine((t) => !/[\r\n]/.test(t), 'must be one line');
+  .superRefine((t, ctx) => {
+    const problem = templateProblem(t);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const price = z.number().int('must be a whole number of coins').min(1).max(MAX_AMOUNT);
 
 const fields = {

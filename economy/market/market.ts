@@ -114,6 +114,16 @@ export class Market {
     return this.transition('admin_fulfil', orderId, staff, reason);
   }
 
+  /** An automatic delivery succeeded: the escrow goes to the seller (`burn` for official listings). */
+  completeDelivered(orderId: string, system: Actor) {
+    return this.transition('system_fulfil', orderId, system);
+  }
+
+  /** An automatic delivery failed for good: the buyer is refunded. */
+  refundFailedDelivery(orderId: string, system: Actor) {
+    return this.transition('delivery_failed', orderId, system);
+  }
+
   /** Refunds an undelivered order whose escrow has run out (a no-op before that, or once settled). */
   expireEscrow(orderId: string, system: Actor) {
     return this.transition('expire', orderId, system);

@@ -377,6 +377,8 @@ export type TransitionKind =
   | 'admin_refund'
   | 'admin_fulfil'
   | 'expire'
+  | 'system_fulfil'
+  | 'delivery_failed'
   | 'refuse_restricted';
 
 export interface TransitionRequest {
@@ -452,6 +454,16 @@ const SPECS: Record<TransitionKind, Spec> = {
     timer: (o, now) => o.expiresAt <= now,
     refund: 'escrow_expired',
     verb: 'expire',
+  },
+  // An automatic delivery (a Minecraft item) that succeeded completes the order at once.
+  system_fulfil: { from: ['pending'], to: 'completed', who: ['system'], verb: 'complete' },
+  // An automatic delivery that failed for good refunds the order.
+  delivery_failed: {
+    from: ['pending'],
+    to: 'refunded',
+    who: ['system'],
+    refund: 'delivery_failed',
+    verb: 'refund',
   },
   refuse_restricted: {
     from: ['pending', 'delivered', 'disputed'],

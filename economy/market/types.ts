@@ -66,7 +66,12 @@ export interface Listing {
 
 export type OrderState = 'pending' | 'delivered' | 'completed' | 'refunded' | 'disputed';
 export type RefundReason =
-  'seller_cancelled' | 'buyer_cancelled' | 'admin_refund' | 'escrow_expired' | 'restricted_item';
+  | 'seller_cancelled'
+  | 'buyer_cancelled'
+  | 'admin_refund'
+  | 'escrow_expired'
+  | 'restricted_item'
+  | 'delivery_failed';
 
 export interface Order {
   id: string;

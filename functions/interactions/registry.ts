@@ -5,6 +5,7 @@ import { cardCommand } from './commands/card.ts';
 import { coinsCommand } from './commands/coins.ts';
 import { dailyCommand } from './commands/daily.ts';
 import { helpCommand } from './commands/help.ts';
+import { linkCommand, unlinkCommand } from './commands/link.ts';
 import { listingsCommand } from './commands/listings.ts';
 import { payCommand } from './commands/pay.ts';
 import { ordersCommand } from './commands/orders.ts';
@@ -16,6 +17,7 @@ import { hubButtons } from './components/hub.ts';
 import { marketListingComponents, repriceModalHandler } from './components/market-listings.ts';
 import { marketDisputeModal, marketOrderButtons } from './components/market-orders.ts';
 import { marketShopComponents } from './components/market-shop.ts';
+import { deliverNowButton } from './components/minecraft.ts';
 import { payCancelButton, payConfirmButton } from './components/pay.ts';
 import { feedModals } from './modals/feed.ts';
 import type { InteractionRegistry } from './router.ts';
@@ -53,6 +55,8 @@ export const registry: InteractionRegistry = {
     shopCommand,
     ordersCommand,
     listingsCommand,
+    linkCommand,
+    unlinkCommand,
   ].map(inServerOnly),
   components: [
     ...hubButtons,
@@ -62,6 +66,7 @@ export const registry: InteractionRegistry = {
     ...marketShopComponents,
     marketOrderButtons,
     ...marketListingComponents,
+    deliverNowButton,
   ],
   modals: [...feedModals, sellModalHandler, marketDisputeModal, repriceModalHandler],
 };

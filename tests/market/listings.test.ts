@@ -71,12 +71,12 @@ describe('catalog', () => {
         basePrice: 100,
       }),
     );
-    expect(bad.message).toContain('{player} {uuid} {quantity} {item}');
+    expect(bad.message).toContain('{player} {uuid} {qty}');
     const diamond = await createCatalogItem(t.db, admin(boss), {
       name: 'Diamond',
       kind: 'minecraft_item',
       minecraftItem: 'minecraft:diamond',
-      minecraftCommand: 'give {player} minecraft:diamond {quantity}',
+      minecraftCommand: 'give {player} minecraft:diamond {qty}',
       basePrice: 100,
     });
     // Only the server shop sells Minecraft items and roles, so /sell's autocomplete offers neither.
@@ -144,7 +144,7 @@ describe('what players may list and write', () => {
       name: 'Resellable sword?',
       kind: 'minecraft_item',
       minecraftItem: 'diamond_sword',
-      minecraftCommand: 'give {player} diamond_sword {quantity}',
+      minecraftCommand: 'give {player} diamond_sword {qty}',
       basePrice: 100,
     });
     for (const id of [role.id, item.id]) {

@@ -11,6 +11,10 @@ import { adjustBalance, freezeUser, unfreezeUser } from '../../../economy/admin.
 import { AppError } from '../../../economy/errors.ts';
 import { MAX_AMOUNT } from '../../../economy/ledger.ts';
 import { upsertDiscordUser, type UserRow } from '../../../economy/users.ts';
+import { marketFor } from '../../../economy/market/market.ts';
+import { listDeliveries, refundDelivery, retryDelivery } from '../../../economy/minecraft/vouchers.ts';
+import { queueDelivery } from '../../../jobs/minecraft-events.ts';
+import { announce } from '../components/market-shop.ts';
 import { discordProfile } from '../options.ts';
 import { actorMay } from '../permissions.ts';
 import { replyText } from '../responses.ts';
@@ -66,6 +70,32 @@ const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
       description: 'Unfreeze a wallet',
       options: [userOption('Whose wallet'), reasonOption(false)],
     },
+    {
+      type: ApplicationCommandOptionType.Subcommand,
+      name: 'deliveries',
+      description: 'Minecraft deliveries not done yet; retry or refund one',
+      options: [
+        {
+          type: ApplicationCommandOptionType.String,
+          name: 'action',
+          description: 'What to do (default: list)',
+          required: false,
+          choices: [
+            { name: 'list', value: 'list' },
+            { name: 'retry', value: 'retry' },
+            { name: 'refund', value: 'refund' },
+          ],
+        },
+        {
+          type: ApplicationCommandOptionType.Integer,
+          name: 'voucher',
+          description: 'The voucher number (from the list) to retry or refund',
+          required: false,
+          min_value: 1,
+        },
+        reasonOption(false),
+      ],
+    },
   ],
 };
 
@@ -79,6 +109,44 @@ export function subcommand(interaction: APIChatInputApplicationCommandInteractio
   const sub = interaction.data.options?.[0];
   if (!sub || sub.type !== ApplicationCommandOptionType.Subcommand) return undefined;
   return { name: sub.name, options: new Map((sub.options ?? []).map((o) => [o.name, o])) };
+}
+
+const integerValue = (inv: Invocation, name: string) => {
+  const o = inv.options.get(name);
+  return o?.type === ApplicationCommandOptionType.Integer ? String(o.value) : undefined;
+};
+
+/** /admin deliveries [action] [voucher] [reason]: the open Minecraft deliveries, and retry or refund one. */
+async function adminDeliveries(ctx: InteractionContext, inv: Invocation) {
+  const action = stringValue(inv, 'action') ?? 'list';
+  const now = ctx.deps.now();
+  if (action === 'list') {
+    const rows = await listDeliveries(ctx.deps.db, await actorMay(ctx, 'feed.view'));
+    if (rows.length === 0) return replyText('No Minecraft deliveries are waiting.');
+    return replyText(
+      rows
+        .map(
+          (d) =>
+            `#${d.id} · order #${d.orderId} · ${d.quantity} × ${d.itemName} for ${mention(d.buyerDiscordId)} (${d.playerName}) · **${d.state}**${d.attempts > 0 ? ` after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}` : ''}${d.lastError ? ` · ${d.lastError}` : ''}`,
+        )
+        .join('\n')
+        .slice(0, 2000),
+    );
+  }
+  const voucherId = integerValue(inv, 'voucher');
+  if (!voucherId) throw new AppError('voucher_required', 'Give the voucher number from /admin deliveries.');
+  if (action === 'retry') {
+    const actor = await actorMay(ctx, 'order.fulfil');
+    const voucher = await retryDelivery(ctx.deps.db, actor, voucherId, now);
+    if (!(await queueDelivery(ctx.deps.queues, voucher.id, `admin-${ctx.interaction.id}`)))
+      ctx.log.warn({ voucherId }, 'delivery not queued; the sweeper will');
+    return replyText(`Delivery #${voucher.id} is queued again. Audited.`);
+  }
+  const actor = await actorMay(ctx, 'tx.refund');
+  const reason = stringValue(inv, 'reason') ?? '';
+  const result = await refundDelivery(ctx.deps.db, marketFor(ctx.deps), actor, voucherId, reason, now);
+  if (result.changed) await announce(ctx, result.order, 'refunded', result.restocked !== null);
+  return replyText(`Order #${result.order.id} is refunded; the buyer got their coins back. Audited.`);
 }
 
 const stringValue = (inv: Invocation, name: string) => {
@@ -141,8 +209,13 @@ export const adminCommand: Command = {
             : `Unfroze ${who}: they can spend and receive coins again. Audited.`,
         );
       }
+      case 'deliveries':
+        return adminDeliveries(ctx, inv);
       default:
-        throw new AppError('unknown_subcommand', 'Use /admin adjust, /admin freeze or /admin unfreeze.');
+        throw new AppError(
+          'unknown_subcommand',
+          'Use /admin adjust, /admin freeze, /admin unfreeze or /admin deliveries.',
+        );
     }
   },
 };

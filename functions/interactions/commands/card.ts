@@ -40,6 +40,7 @@ async function renderCardOf(ctx: InteractionContext, owner: UserRow) {
         balance: summary.balance,
         held: summary.held,
         streak: summary.streak,
+        minecraftName: owner.minecraftName,
         recent: summary.recent.map((t) => ({
           sign: t.sign,
           amount: t.amount,

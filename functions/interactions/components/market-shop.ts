@@ -19,6 +19,9 @@ import { marketFor } from '../../../economy/market/market.ts';
 import type { Listing, Order } from '../../../economy/market/types.ts';
 import type { OrderEvent } from '../../../discord/views/market.ts';
 import { followUpOrder, grantBoughtRole, refreshShopListing } from '../../../jobs/market-events.ts';
+import { notifyVoucher } from '../../../jobs/minecraft-events.ts';
+import { deliverNowRow, voucherText } from '../../../discord/views/minecraft.ts';
+import { issueVoucher } from '../../../economy/minecraft/vouchers.ts';
 import { interactionActor } from '../permissions.ts';
 import { closePrompt, reply, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
@@ -138,19 +141,37 @@ export const marketShopComponents: ComponentHandler[] = [
       if (!promptId || !listingId)
         return closePrompt('This purchase prompt is broken; open the listing again.');
       try {
-        const { order, listing, replayed } = await marketFor(ctx.deps).buy(await interactionActor(ctx), {
+        const bought = await marketFor(ctx.deps).buy(await interactionActor(ctx), {
           key: `discord:${promptId}`,
           listingId,
           quantity: Number(qty),
           expectedUnitPrice: Number(price),
         });
+        const { listing, replayed } = bought;
+        // A Minecraft item comes with a voucher (also on a replay, which shows the same one).
+        const issued = listing.catalogItemId
+          ? await issueVoucher(ctx.deps.db, bought.order, ctx.deps.cfg.VOUCHER_TIMEOUT_H, ctx.deps.now())
+          : null;
+        const order = issued?.order ?? bought.order;
         if (!replayed) {
           await announce(ctx, order, 'placed', true);
-          if (listing.catalogItemId) await grantBoughtRole(ctx.deps.queues, order);
+          if (issued) {
+            if (!(await notifyVoucher(ctx.deps.queues, issued.voucher.id)))
+              ctx.log.warn({ orderId: order.id }, 'voucher DM not queued');
+          } else if (listing.catalogItemId) await grantBoughtRole(ctx.deps.queues, order);
         }
+        const view = await orderView(ctx, order, listing);
+        const content = `Order placed: ${order.quantity} × for ${coins(order.total)}, held in escrow.`;
+        if (!issued) return updateMessage({ content, ...view });
         return updateMessage({
-          content: `Order placed: ${order.quantity} × for ${coins(order.total)}, held in escrow.`,
-          ...(await orderView(ctx, order, listing)),
+          content: `${content}\nYour voucher: ${voucherText(issued.voucher)}`,
+          embeds: view.embeds,
+          components: [
+            ...view.components,
+            ...(ctx.user.minecraftName && issued.voucher.state === 'issued'
+              ? [deliverNowRow(issued.voucher)]
+              : []),
+          ],
         });
       } catch (err) {
         // A busy market is worth another click, so the prompt stays; any other refusal is final.
