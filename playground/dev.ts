@@ -1,7 +1,8 @@
 /**
  * npm run dev: Coinhub (API and worker in one process) plus the playground, a local stand-in for Discord with a
  * web page for one guild, on fixed ports; no Discord application needed. The development signing key, guild and
- * bot token are created on first run in .dev/ (git-ignored). Reads .env like `npm start`; the Discord variables
+ * bot token, OAuth2 client secret and the panel's session and JWT secrets are created on first run in .dev/
+ * (git-ignored); the playground also serves the OAuth2 login of the panel. Reads .env like `npm start`; the Discord variables
  * are the playground's own.
  */
 import { spawn } from 'node:child_process';
@@ -32,6 +33,7 @@ async function main(): Promise<number> {
   }
 
   const identity = devIdentity();
+  const panelBaseUrl = process.env.PANEL_BASE_URL || `http://localhost:${port}`;
   if (identity.created) console.log(`dev: created a development Discord identity in ${identity.file}`);
   const playground = await Playground.start({
     interactionsUrl: `http://127.0.0.1:${port}/interactions`,
@@ -41,6 +43,10 @@ async function main(): Promise<number> {
     botToken: identity.botToken,
     port: playgroundPort,
     stateFile: path.join(DEV_DIR, 'playground-guild.json'),
+    oauth: {
+      clientSecret: identity.clientSecret,
+      redirectUri: new URL('/auth/discord/callback', panelBaseUrl).toString(),
+    },
   });
   await playground.registerCommands();
 
@@ -51,8 +57,13 @@ async function main(): Promise<number> {
     DISCORD_PUBLIC_KEY: identity.signer.publicKeyHex,
     DISCORD_TOKEN: identity.botToken,
     DISCORD_CLIENT_ID: identity.applicationId,
+    DISCORD_CLIENT_SECRET: identity.clientSecret,
     GUILD_ID: identity.guildId,
     DISCORD_API_BASE: playground.api.url,
+    DISCORD_OAUTH_BASE: playground.api.origin,
+    PANEL_BASE_URL: panelBaseUrl,
+    SESSION_SECRET: identity.sessionSecret,
+    JWT_SECRET: identity.jwtSecret,
   };
   const child = spawn(process.execPath, ['--import', 'tsx', 'functions/server.ts'], {
     cwd: ROOT,
@@ -69,6 +80,7 @@ async function main(): Promise<number> {
         '',
         `  Playground (Discord for "${identity.guildId}"): ${playground.url}`,
         `  Coinhub:                               http://localhost:${port}  (interactions at /interactions)`,
+        `  Panel login:                           ${new URL('/auth/discord/login', panelBaseUrl)}`,
         `  Database: ${new URL(env.DATABASE_URL).pathname.slice(1)}   Redis prefix: ${env.REDIS_PREFIX}`,
         '',
         '  Open the playground, act as Ada (admin) and run /setup channels. Ctrl-C stops both.',

@@ -10,12 +10,20 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DEV_DIR = path.join(ROOT, '.dev');
 const IDENTITY_FILE = path.join(DEV_DIR, 'discord.json');
 
-/** The local Discord `npm run dev` and `npm run discord:send` pretend to be: one signing key, app, guild, bot. */
+/**
+ * The local Discord `npm run dev` and `npm run discord:send` pretend to be: one signing key, app (with its OAuth2
+ * client secret), guild, bot; plus the panel's session and JWT secrets for `npm run dev`.
+ */
 export interface DevIdentity {
   signer: DiscordSigner;
   applicationId: string;
   guildId: string;
   botToken: string;
+  /** The OAuth2 client secret of the development app (the panel's login). */
+  clientSecret: string;
+  /** The panel's SESSION_SECRET and JWT_SECRET for `npm run dev`. */
+  sessionSecret: string;
+  jwtSecret: string;
   /** The file it lives in, relative to the repository. */
   file: string;
   /** True when this call created it. */
@@ -27,7 +35,13 @@ interface Stored {
   applicationId: string;
   guildId: string;
   botToken: string;
+  /** Absent from identities made before the playground served OAuth2; added on first read. */
+  clientSecret?: string;
+  sessionSecret?: string;
+  jwtSecret?: string;
 }
+
+const secret = () => randomBytes(32).toString('base64url');
 
 /** Reads the development identity, creating it (mode 0600) on first use. */
 export function devIdentity(): DevIdentity {
@@ -45,12 +59,21 @@ export function devIdentity(): DevIdentity {
     created = true;
   }
   const stored = JSON.parse(readFileSync(IDENTITY_FILE, 'utf8')) as Stored;
+  if (!stored.clientSecret || !stored.sessionSecret || !stored.jwtSecret) {
+    stored.clientSecret ??= secret();
+    stored.sessionSecret ??= secret();
+    stored.jwtSecret ??= secret();
+    writeFileSync(IDENTITY_FILE, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
   const privateKey = createPrivateKey(stored.privateKeyPem);
   return {
     signer: createDiscordSigner({ privateKey, publicKey: createPublicKey(privateKey) }),
     applicationId: stored.applicationId,
     guildId: stored.guildId,
     botToken: stored.botToken,
+    clientSecret: stored.clientSecret,
+    sessionSecret: stored.sessionSecret,
+    jwtSecret: stored.jwtSecret,
     file: path.relative(ROOT, IDENTITY_FILE),
     created,
   };

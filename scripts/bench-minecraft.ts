@@ -7,6 +7,7 @@
  * Checks afterwards: one `minecraft_reward` transfer per accepted grant, none from the replays, and the ledger
  * invariants. Last line: {"grant_eps":..,"grant_p99_ms":..,"replay_eps":..,"invariant_ok":..}
  */
+import { createDiscordSigner } from '../playground/signer.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -70,7 +71,8 @@ async function main() {
   const server = await startServer(
     {
       ...benchServerEnv(url, REDIS_URL, REDIS_PREFIX),
-      DISCORD_PUBLIC_KEY: '0'.repeat(64),
+      // No interaction is sent; the server only needs a valid key to start.
+      DISCORD_PUBLIC_KEY: createDiscordSigner().publicKeyHex,
       GUILD_ID: '900000000000000001',
       REDEMPTION_WEBHOOK_SECRET: SECRET,
       MINECRAFT_REWARD_DAILY_CAP: '1000000000',

@@ -17,8 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-async function authorize(params: Record<string, string> = {}) {
-  const url = new URL(`${fake.origin}/oauth2/authorize`);
+/** The authorize URL our login sends the browser to, on the fake at `origin`. */
+function authorizeUrl(origin: string, params: Record<string, string> = {}): URL {
+  const url = new URL(`${origin}/oauth2/authorize`);
   url.search = new URLSearchParams({
     response_type: 'code',
     client_id: '1',
@@ -29,8 +30,10 @@ async function authorize(params: Record<string, string> = {}) {
     code_challenge_method: 'S256',
     ...params,
   }).toString();
-  return fetch(url, { redirect: 'manual' });
+  return url;
 }
+const authorize = (params: Record<string, string> = {}) =>
+  fetch(authorizeUrl(fake.origin, params), { redirect: 'manual' });
 const codeOf = async () => new URL((await authorize()).headers.get('location')!).searchParams.get('code')!;
 
 function token(form: Record<string, string>, secret = 'secret') {
@@ -81,5 +84,38 @@ describe('fake Discord OAuth2', () => {
     });
     expect(await (await member('560000000000000009')).json()).toMatchObject({ code: 10007 });
     expect((await member('560000000000000002', 'Bearer x')).status).toBe(401);
+  });
+});
+
+describe('fake Discord OAuth2 with nobody signed in', () => {
+  it('asks which guild member approves, escaping names and carrying the query, and refuses an unknown user', async () => {
+    const own = await FakeDiscordApi.start({ token: 'bot' });
+    try {
+      const login = FakeDiscordOAuth.install(own, {
+        clientId: '1',
+        clientSecret: 's',
+        redirectUris: [REDIRECT],
+      });
+      login.addGuild('960000000000000001', '560000000000000001');
+      login.setMember('960000000000000001', {
+        id: '560000000000000007',
+        username: 'x',
+        global_name: '<b>Bo</b>',
+      });
+      const url = authorizeUrl(own.origin, { state: '"s"' });
+      const page = await fetch(url);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      const html = await page.text();
+      expect(html).toContain('<option value="560000000000000007">&#60;b&#62;Bo&#60;/b&#62;</option>');
+      expect(html).toContain('<input type="hidden" name="state" value="&#34;s&#34;">');
+
+      url.searchParams.set('user_id', '560000000000000009');
+      expect((await fetch(url, { redirect: 'manual' })).status).toBe(400);
+      url.searchParams.set('user_id', '560000000000000007');
+      const approved = await fetch(url, { redirect: 'manual' });
+      expect(new URL(approved.headers.get('location')!).searchParams.get('state')).toBe('"s"');
+    } finally {
+      await own.close();
+    }
   });
 });

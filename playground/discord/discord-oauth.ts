@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FakeDiscordApi, RecordedCall } from './fake-api.ts';
+import type { FakeDiscordApi, FakeMember, RecordedCall } from './fake-api.ts';
 
 /**
  * Discord's OAuth2 and guild-member routes for the fake Discord API: the authorize page (at the root, as
  * DISCORD_OAUTH_BASE), the token endpoint (client secret, single-use codes bound to their redirect, PKCE S256),
- * `users/@me` with the access token, and — with the bot token — a guild's members, roles and owner. Every refusal
- * is answered as Discord would and listed in the fake's `problems` when it means our server misbehaved.
+ * `users/@me` with the access token, and — with the bot token — a guild with its roles and owner. Members and
+ * roles are the fake's own (its member routes answer them), so the playground's guild is the one the login reads.
+ * With nobody signed in, the authorize page is a form to pick which guild member approves. Every refusal is
+ * answered as Discord would and listed in the fake's `problems` when it means our server misbehaved.
  */
 
 export interface OAuthApp {
@@ -45,10 +47,8 @@ const oauthError = (status: number, error: string, description: string) => ({
 });
 
 export class FakeDiscordOAuth {
+  /** Users signed in with `signInAs` (guild members are found in the fake's guilds). */
   readonly users = new Map<string, FakeUser>();
-  /** Guild id → user id → the member's role ids. */
-  readonly members = new Map<string, Map<string, string[]>>();
-  readonly roles = new Map<string, FakeRole[]>();
   readonly owners = new Map<string, string>();
   /** Codes handed out by the authorize page and not yet exchanged. */
   readonly grants = new Map<string, Grant>();
@@ -73,21 +73,57 @@ export class FakeDiscordOAuth {
     this.approver = user.id;
   }
 
-  /** Adds `guildId` with its @everyone role (no permissions) and owner. */
+  /** The fake's guild roles, by guild id (one source with its member routes). */
+  get roles() {
+    return this.fake.roles;
+  }
+
+  /** Adds `guildId` to the fake with its @everyone role (no permissions), `roles` and owner. */
   addGuild(guildId: string, ownerId: string, roles: FakeRole[] = []): void {
+    this.fake.addGuild(guildId);
     this.owners.set(guildId, ownerId);
-    this.roles.set(guildId, [{ id: guildId, name: '@everyone', permissions: '0' }, ...roles]);
-    this.members.set(guildId, this.members.get(guildId) ?? new Map());
+    this.fake.roles.set(guildId, [
+      { id: guildId, name: '@everyone', color: 0, position: 0, permissions: '0' },
+      ...roles.map((r, i) => ({ name: r.id, color: 0, position: i + 1, ...r })),
+    ]);
   }
 
   /** Makes `user` a member of `guildId` holding `roleIds` (again: replaces their roles). */
   setMember(guildId: string, user: FakeUser, roleIds: string[] = []): void {
-    this.users.set(user.id, user);
-    this.members.get(guildId)!.set(user.id, roleIds);
+    const { id, username, global_name = null } = user;
+    this.fake.addMember(guildId, { user: { id, username, global_name }, roles: roleIds });
   }
 
   removeMember(guildId: string, userId: string): void {
-    this.members.get(guildId)?.delete(userId);
+    this.fake.members.get(guildId)?.delete(userId);
+  }
+
+  private guildMembers(): FakeMember[] {
+    return [...this.fake.members.values()].flatMap((members) => [...members.values()]);
+  }
+
+  private user(id: string): FakeUser | undefined {
+    return this.users.get(id) ?? this.guildMembers().find((m) => m.user.id === id)?.user;
+  }
+
+  /** The authorize page with nobody signed in: pick a guild member, and the form asks again as them. */
+  private picker(query: URLSearchParams): { status: number; headers: Record<string, string>; body: string } {
+    const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const hidden = [...query]
+      .filter(([k]) => k !== 'user_id')
+      .map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`)
+      .join('');
+    const options = this.guildMembers()
+      .map((m) => `<option value="${m.user.id}">${escape(m.user.global_name ?? m.user.username)}</option>`)
+      .join('');
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      body:
+        `<!doctype html><meta charset="utf-8"><title>Authorize — Discord stand-in</title>` +
+        `<form method="get" action="/oauth2/authorize"><p>Log in to the application as:</p>` +
+        `<select name="user_id">${options}</select>${hidden} <button type="submit">Authorize</button></form>`,
+    };
   }
 
   private problem(call: RecordedCall, what: string) {
@@ -117,10 +153,15 @@ export class FakeDiscordOAuth {
           this.problem(call, 'PKCE without S256');
           return oauthError(400, 'invalid_request', 'code_challenge_method');
         }
-        if (!this.approver) return oauthError(400, 'access_denied', 'nobody is signed in to the fake');
+        const approver = q.user_id ?? this.approver;
+        if (approver === undefined)
+          return this.guildMembers().length > 0
+            ? this.picker(query)
+            : oauthError(400, 'access_denied', 'nobody is signed in to the fake');
+        if (!this.user(approver)) return oauthError(400, 'access_denied', 'no such user');
         const code = random();
         this.grants.set(code, {
-          userId: this.approver,
+          userId: approver,
           clientId: q.client_id,
           redirectUri: q.redirect_uri,
           challenge: q.code_challenge ?? null,
@@ -180,7 +221,7 @@ export class FakeDiscordOAuth {
       '/users/@me',
       ({ call }) => {
         const token = /^Bearer (.+)$/.exec(call.authorization ?? '')?.[1];
-        const user = token ? this.users.get(this.accessTokens.get(token) ?? '') : undefined;
+        const user = token ? this.user(this.accessTokens.get(token) ?? '') : undefined;
         if (!user) return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
         return {
           status: 200,
@@ -190,25 +231,12 @@ export class FakeDiscordOAuth {
       { ownAuth: true },
     );
 
-    const unknownGuild = { status: 404, body: { message: 'Unknown Guild', code: 10004 } };
     fake.route('GET', '/guilds/:guild', ({ params }) => {
-      const roles = this.roles.get(params.guild!);
-      if (!roles) return unknownGuild;
+      const roles = fake.roles.get(params.guild!);
+      if (!roles) return { status: 404, body: { message: 'Unknown Guild', code: 10004 } };
       return {
         status: 200,
         body: { id: params.guild, name: 'Coinhub test', owner_id: this.owners.get(params.guild!), roles },
-      };
-    });
-    fake.route('GET', '/guilds/:guild/roles', ({ params }) => {
-      const roles = this.roles.get(params.guild!);
-      return roles ? { status: 200, body: roles } : unknownGuild;
-    });
-    fake.route('GET', '/guilds/:guild/members/:user', ({ params }) => {
-      const roleIds = this.members.get(params.guild!)?.get(params.user!);
-      if (!roleIds) return { status: 404, body: { message: 'Unknown Member', code: 10007 } };
-      return {
-        status: 200,
-        body: { user: this.users.get(params.user!), roles: roleIds, joined_at: new Date().toISOString() },
       };
     });
   }

@@ -348,11 +348,13 @@ export class FakeDiscordApi {
     call.status = result.status;
     if (call.method !== 'GET' && result.status < 300) this.version++;
     // Like Discord, a 204 has no body and so no content type (a client would try to parse it).
+    // A string body is a web page (its route sets the content type); anything else is JSON.
+    const text = typeof result.body === 'string';
     res.writeHead(result.status, {
-      ...(result.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(result.body === undefined || text ? {} : { 'content-type': 'application/json' }),
       ...result.headers,
     });
-    res.end(result.body === undefined ? '' : JSON.stringify(result.body));
+    res.end(result.body === undefined ? '' : text ? result.body : JSON.stringify(result.body));
   }
 
   private dispatch(call: RecordedCall): Reply | Promise<Reply> {

@@ -20,6 +20,7 @@ import {
   type FakeRole,
   type RouteModule,
 } from '../discord/fake-api.ts';
+import { FakeDiscordOAuth } from '../discord/discord-oauth.ts';
 import { snowflake } from '../discord/http.ts';
 import {
   commandInteraction,
@@ -87,8 +88,13 @@ export interface PlaygroundOptions {
   botToken: string;
   port?: number;
   host?: string;
-  /** More route modules for the stand-in (e.g. OAuth2 for the panel's login). */
+  /** More route modules for the stand-in. */
   modules?: RouteModule[];
+  /**
+   * Serves Discord's OAuth2 for the panel's login: the app's client secret and its registered redirect. The guild's
+   * members log in (the page at /oauth2/authorize asks which); the admin member owns the guild.
+   */
+  oauth?: { clientSecret: string; redirectUri: string };
   /**
    * Where the guild (channels, messages, roles, members) is kept between runs, so a restart finds what /setup
    * made, like Discord would. Without it the guild lives in memory only.
@@ -163,6 +169,14 @@ export class Playground {
       web: (req, res) => ready.playground!.handle(req, res),
     });
     const playground = new Playground(api, options);
+    if (options.oauth) {
+      const oauth = FakeDiscordOAuth.install(api, {
+        clientId: options.applicationId,
+        clientSecret: options.oauth.clientSecret,
+        redirectUris: [options.oauth.redirectUri],
+      });
+      oauth.owners.set(options.guildId, playground.members.find((m) => m.admin)!.id);
+    }
     if (options.stateFile) {
       playground.restore(options.stateFile);
       playground.saver = setInterval(() => playground.save(options.stateFile!), SAVE_EVERY_MS);

@@ -6,6 +6,7 @@ import { REDIS_URL } from './env.ts';
 import { freePort, startServer, type ServerProcess } from './server-process.ts';
 
 const BOT_TOKEN = 'playground-test-token';
+const CLIENT_SECRET = 'playground-test-client-secret';
 
 export interface PlaygroundServer {
   db: TestDatabase;
@@ -18,7 +19,7 @@ export interface PlaygroundServer {
 /**
  * The `npm run dev` pair for system tests: a fresh database (seeded by `seed` before the server starts), the
  * playground with its guild and commands, and the real server trusting `signer` and calling the playground as
- * Discord.
+ * Discord, for interactions and for the panel's OAuth2 login.
  */
 export async function startPlaygroundServer({
   signer = createDiscordSigner(),
@@ -39,6 +40,7 @@ export async function startPlaygroundServer({
     applicationId,
     guildId,
     botToken: BOT_TOKEN,
+    oauth: { clientSecret: CLIENT_SECRET, redirectUri: `http://127.0.0.1:${port}/auth/discord/callback` },
   });
   await playground.registerCommands();
   const server = await startServer({
@@ -51,6 +53,11 @@ export async function startPlaygroundServer({
     DISCORD_API_BASE: playground.api.url,
     DISCORD_TOKEN: BOT_TOKEN,
     DISCORD_CLIENT_ID: applicationId,
+    DISCORD_CLIENT_SECRET: CLIENT_SECRET,
+    DISCORD_OAUTH_BASE: playground.api.origin,
+    PANEL_BASE_URL: `http://127.0.0.1:${port}`,
+    SESSION_SECRET: 'playground-test-session-secret',
+    JWT_SECRET: 'playground-test-jwt-secret',
     GUILD_ID: guildId,
   });
   return {

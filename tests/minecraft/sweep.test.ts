@@ -34,6 +34,7 @@ beforeAll(async () => {
     REDIS_URL,
     DISCORD_PUBLIC_KEY: '0'.repeat(64),
     GUILD_ID: '900000000000000001',
+    NODE_ENV: 'test',
     ESCROW_TIMEOUT_MIN: '60',
   });
   queues = new Queues(redis, `${testRedisPrefix()}:bull`, log);
