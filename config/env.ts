@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { fromEnv } from './economy-settings.ts';
 
 /** Secrets may come from `NAME_FILE` (Docker secrets) instead of `NAME`. */
 export const SECRET_NAMES = [
@@ -13,7 +14,6 @@ export const SECRET_NAMES = [
 ] as const;
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const percent = z.coerce.number().min(0).max(100);
 const optionalString = z
   .string()
   .optional()
@@ -74,21 +74,12 @@ export const envSchema = z.object({
   MINECRAFT_REWARD_DAILY_CAP: int(1, 1_000_000_000).default(1000),
   MINECRAFT_SWEEP_EVERY_S: int(5, 3600).default(60),
 
-  // The market reads the fee to two decimals (basis points); what it reads must stay below 100 %, or every
-  // sale would pay the seller nothing and stay in escrow.
-  MARKET_FEE: z.coerce
-    .number()
-    .min(0)
-    .refine(
-      (pct) => Math.round(pct * 100) < 10_000,
-      'must be below 100 (read to two decimals: 99.99 at most)',
-    )
-    .default(5),
-  PRICE_FLOOR_PCT: percent.default(50),
-  PRICE_CEILING_PCT: z.coerce.number().min(100).max(100_000).optional(),
-  ESCROW_TIMEOUT_MIN: int(1, 60 * 24 * 30).default(1440),
-  MARKET_CONFIRM_WINDOW_H: int(1, 24 * 30).default(48),
-  MARKET_MAX_ACTIVE_LISTINGS: int(1, 1000).default(10),
+  MARKET_FEE: fromEnv('marketFeePct').default(5),
+  PRICE_FLOOR_PCT: fromEnv('priceFloorPct').default(50),
+  PRICE_CEILING_PCT: fromEnv('priceCeilingPct').optional(),
+  ESCROW_TIMEOUT_MIN: fromEnv('escrowTimeoutMin').default(1440),
+  MARKET_CONFIRM_WINDOW_H: fromEnv('confirmWindowH').default(48),
+  MARKET_MAX_ACTIVE_LISTINGS: fromEnv('maxActiveListings').default(10),
   MARKET_SWEEP_EVERY_S: int(5, 3600).default(60),
   PRICE_REF_SALES: int(1, 1000).default(20),
   PRICE_REF_MIN_SALES: int(1, 1000).default(3),
@@ -97,23 +88,13 @@ export const envSchema = z.object({
   VOUCHER_TIMEOUT_H: int(1, 24 * 365).default(72),
   LEADERBOARD_CRON: z.string().min(9).default('0 18 * * 0'),
 
-  DAILY_BASE: int(0, 1_000_000).default(100),
-  DAILY_STREAK_BONUS: int(0, 1_000_000).default(10),
-  DAILY_STREAK_CAP: int(0, 1000).default(7),
-  DAILY_TIMEZONE: z
-    .string()
-    .refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en-US', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be an IANA time zone such as UTC or Europe/Berlin')
-    .default('UTC'),
-  PAY_DAILY_LIMIT: int(0, Number.MAX_SAFE_INTEGER).default(10_000),
-  RATE_LIMIT_ACTIONS: int(1, 10_000).default(10),
-  RATE_LIMIT_WINDOW_S: int(1, 3600).default(10),
+  DAILY_BASE: fromEnv('dailyBase').default(100),
+  DAILY_STREAK_BONUS: fromEnv('dailyStreakBonus').default(10),
+  DAILY_STREAK_CAP: fromEnv('dailyStreakCap').default(7),
+  DAILY_TIMEZONE: fromEnv('dailyTimeZone').default('UTC'),
+  PAY_DAILY_LIMIT: fromEnv('payDailyLimit').default(10_000),
+  RATE_LIMIT_ACTIONS: fromEnv('rateLimitActions').default(10),
+  RATE_LIMIT_WINDOW_S: fromEnv('rateLimitWindowS').default(10),
   /** Autocomplete requests per player per RATE_LIMIT_WINDOW_S: one per keystroke, so looser than actions. */
   RATE_LIMIT_AUTOCOMPLETE: int(1, 10_000).default(50),
 

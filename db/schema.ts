@@ -306,6 +306,57 @@ export interface ApiTokensTable {
   revoked_by: BigIntColumn | null;
 }
 
+export interface EconomySettingsTable {
+  key: string;
+  value: Json;
+  updated_at: Generated<Timestamp>;
+  updated_by: BigIntColumn | null;
+}
+
+export interface ApiIdempotencyTable {
+  scope: string;
+  key: string;
+  request_hash: string;
+  status: number | null;
+  body: Json;
+  created_at: Generated<Timestamp>;
+}
+
+export interface StatsCursorTable {
+  id: Generated<number>;
+  last_id: BigIntColumn;
+}
+
+type Counter = ColumnType<string, string | number | undefined, string | number>;
+
+export interface StatsDailyTable {
+  day: ColumnType<string, string, string>;
+  transfers: Counter;
+  minted: Counter;
+  burned: Counter;
+  fees: Counter;
+  market_volume: Counter;
+  market_sales: Counter;
+  active_users: ColumnType<number, number | undefined, number>;
+  net_mint: Counter;
+  net_escrow: Counter;
+  net_fees: Counter;
+  net_burn: Counter;
+}
+
+export interface StatsActiveUsersTable {
+  day: ColumnType<string, string, string>;
+  user_id: BigIntColumn;
+}
+
+export interface StatsItemsDailyTable {
+  day: ColumnType<string, string, string>;
+  item_key: string;
+  name: string;
+  units: Counter;
+  volume: Counter;
+}
+
 export interface Database {
   users: UsersTable;
   accounts: AccountsTable;
@@ -330,4 +381,10 @@ export interface Database {
   minecraft_players: MinecraftPlayersTable;
   minecraft_vouchers: MinecraftVouchersTable;
   api_tokens: ApiTokensTable;
+  economy_settings: EconomySettingsTable;
+  api_idempotency: ApiIdempotencyTable;
+  stats_cursor: StatsCursorTable;
+  stats_daily: StatsDailyTable;
+  stats_active_users: StatsActiveUsersTable;
+  stats_items_daily: StatsItemsDailyTable;
 }

@@ -449,6 +449,44 @@ export async function noteTransfer(
   });
 }
 
+/** The guild's role map, its settings row created if needed and locked for the change. */
+async function lockRoleMap(trx: Tx, guildId: string): Promise<RoleMap> {
+  await trx
+    .insertInto('guild_settings')
+    .values({ guild_id: guildId })
+    .onConflict((oc) => oc.column('guild_id').doNothing())
+    .execute();
+  const row = await trx
+    .selectFrom('guild_settings')
+    .select('role_map')
+    .where('guild_id', '=', guildId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  return parseRoleMap(row.role_map);
+}
+
+/** Stores a changed role map with its audit row (before and after). */
+async function saveRoleMap(
+  trx: Tx,
+  deps: AdminDeps,
+  actor: Actor,
+  guildId: string,
+  before: RoleMap,
+  after: RoleMap,
+): Promise<void> {
+  await trx
+    .updateTable('guild_settings')
+    .set({ role_map: JSON.stringify(after), updated_at: deps.now() })
+    .where('guild_id', '=', guildId)
+    .execute();
+  await auditAction(trx, actor, {
+    action: 'roles.change',
+    target: { type: 'guild', id: guildId },
+    before,
+    after,
+  });
+}
+
 export interface RoleMapChange {
   guildId: string;
   role: Role;
@@ -472,18 +510,7 @@ export async function changeRoleMap(
   if (!/^\d{15,21}$/.test(change.discordRoleId))
     throw new AppError('invalid_role', 'That is not a Discord role.');
   return transact(deps.db, async (trx) => {
-    await trx
-      .insertInto('guild_settings')
-      .values({ guild_id: change.guildId })
-      .onConflict((oc) => oc.column('guild_id').doNothing())
-      .execute();
-    const row = await trx
-      .selectFrom('guild_settings')
-      .select('role_map')
-      .where('guild_id', '=', change.guildId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const before = parseRoleMap(row.role_map);
+    const before = await lockRoleMap(trx, change.guildId);
     const current = before[change.role] ?? [];
     const had = current.includes(change.discordRoleId);
     if (change.remove ? !had : had) return { changed: false, roleMap: before };
@@ -496,17 +523,36 @@ export async function changeRoleMap(
     if (!roleMapSchema.safeParse(after).success) {
       throw new AppError('too_many_roles', 'A Coinhub role maps to at most 25 Discord roles.');
     }
-    await trx
-      .updateTable('guild_settings')
-      .set({ role_map: JSON.stringify(after), updated_at: deps.now() })
-      .where('guild_id', '=', change.guildId)
-      .execute();
-    await auditAction(trx, actor, {
-      action: 'roles.change',
-      target: { type: 'guild', id: change.guildId },
-      before,
-      after,
-    });
+    await saveRoleMap(trx, deps, actor, change.guildId, before, after);
+    return { changed: true, roleMap: after };
+  });
+}
+
+/**
+ * Replaces the guild's whole role map (the panel's role-map editor), creating the guild's settings row if
+ * needed. Owners only. One transaction, one audit row with the map before and after; the same map again
+ * changes nothing and writes no row.
+ */
+export async function replaceRoleMap(
+  deps: AdminDeps,
+  actor: Actor,
+  input: { guildId: string; roleMap: unknown },
+): Promise<{ changed: boolean; roleMap: RoleMap }> {
+  requirePermission(actor, 'roles.change');
+  const parsed = roleMapSchema.safeParse(input.roleMap);
+  if (!parsed.success) {
+    throw new AppError(
+      'invalid_role_map',
+      `A role map gives each of ${ROLES.join(', ')} a list of at most 25 Discord role ids.`,
+    );
+  }
+  const after: RoleMap = Object.fromEntries(
+    ROLES.flatMap((role) => (parsed.data[role]?.length ? [[role, [...new Set(parsed.data[role])]]] : [])),
+  );
+  return transact(deps.db, async (trx) => {
+    const before = await lockRoleMap(trx, input.guildId);
+    if (JSON.stringify(before) === JSON.stringify(after)) return { changed: false, roleMap: before };
+    await saveRoleMap(trx, deps, actor, input.guildId, before, after);
     return { changed: true, roleMap: after };
   });
 }

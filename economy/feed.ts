@@ -150,11 +150,12 @@ function toFeedTransfer(r: Row): FeedTransfer {
   };
 }
 
-/** Transfers with their parties, hold state and reversals, in id order, for `where` over alias `t`. */
-async function selectFeedTransfers(
+/** Transfers with their parties, hold state and reversals, in id order (`order`), for `where` over alias `t`. */
+export async function selectFeedTransfers(
   db: Db,
   where: RawBuilder<unknown>,
   limit: number,
+  order: 'asc' | 'desc' = 'asc',
 ): Promise<FeedTransfer[]> {
   const { rows } = await sql<Row>`
     select t.id, t.phase, t.state, t.reason, t.memo, t.amount, t.debit_account_id, t.credit_account_id,
@@ -176,7 +177,7 @@ async function selectFeedTransfers(
     left join orders o on o.hold_transfer_id = h.id
     left join listings l on l.id = o.listing_id
     where ${where}
-    order by t.id
+    order by t.id ${order === 'desc' ? sql`desc` : sql`asc`}
     limit ${limit}`.execute(db);
   return rows.map(toFeedTransfer);
 }

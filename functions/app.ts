@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import { AppError } from '../economy/errors.ts';
 import { accountRoutes } from './auth/account.ts';
@@ -6,6 +6,8 @@ import { panelCors, panelSecureHeaders } from './auth/csrf.ts';
 import { panelAuth } from './auth/guard.ts';
 import { createPanelAuth } from './auth/panel.ts';
 import { authRoutes } from './auth/routes.ts';
+import { apiRoutes } from './api/routes.ts';
+import type { StreamOptions } from './api/stream.ts';
 import { limitBody } from './body-limit.ts';
 import type { AppDeps, AppEnv } from './context.ts';
 import { healthRoutes } from './health.ts';
@@ -15,8 +17,15 @@ import { minecraftWebhookRoutes } from './webhooks/minecraft.ts';
 /** Largest body any route accepts; /interactions sets its own smaller limit. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
+export interface AppOptions {
+  /** Who may call /api: sets `c.get('actor')` from a panel session or API token, or refuses. */
+  authenticate?: MiddlewareHandler<AppEnv>;
+  /** Heartbeat and slow-client limits of the transaction stream (tests shorten them). */
+  stream?: StreamOptions;
+}
+
 /** Composes the HTTP app from its surfaces. */
-export function createApp(deps: AppDeps) {
+export function createApp(deps: AppDeps, options: AppOptions = {}) {
   const app = new Hono<AppEnv>();
   const panel = createPanelAuth(deps);
 
@@ -45,8 +54,11 @@ export function createApp(deps: AppDeps) {
 
   for (const path of ['/auth/*', '/api/*']) app.use(path, panelSecureHeaders(), panelCors(deps.cfg));
   app.route('/', authRoutes(deps, panel));
-  app.use('/api/*', panelAuth(deps, panel));
+  const guard = options.authenticate ?? panelAuth(deps, panel);
+  for (const path of ['/api/me', '/api/tokens', '/api/tokens/*']) app.use(path, guard);
   app.route('/api', accountRoutes(deps, panel));
+  // The admin API puts the guard behind its public OpenAPI document.
+  app.route('/api', apiRoutes(deps, guard, options.stream));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'No such route.' } }, 404));
   app.onError((err, c) => {

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/env.ts';
 import type { Db } from '../db/client.ts';
+import type { PubSub } from '../db/pubsub.ts';
 import type { MemberActor } from '../economy/rbac.ts';
 import type { Queues } from '../jobs/queues.ts';
 
@@ -13,6 +14,8 @@ export interface AppDeps {
   db: Db;
   redis: Redis;
   queues: Queues;
+  /** The process's Redis subscriber (settings invalidation, the transaction stream). */
+  pubsub: PubSub;
   log: Logger;
   now: () => Date;
   /** What the process still does before it is ready (migrations, the worker's start); `/readyz` names it. */
@@ -37,5 +40,7 @@ export interface AppEnv {
     actor: MemberActor;
     /** How that /api request authenticated. */
     auth: PanelCredential;
+    /** Whether the caller's session (or token) is still valid; long-lived responses (the SSE stream) poll it. */
+    sessionAlive: (() => Promise<boolean>) | undefined;
   };
 }

@@ -4,11 +4,14 @@ import { configOrExit, type Config } from '../config/env.ts';
 import { createLogger, type Logger } from '../config/logger.ts';
 import { createDb } from '../db/client.ts';
 import { runMigrations } from '../db/migrate.ts';
+import { channels, PubSub } from '../db/pubsub.ts';
 import { createRedis } from '../db/redis.ts';
 import { createDiscordRest } from '../discord/rest.ts';
+import { settingsFor } from '../economy/settings.ts';
 import { Queues } from '../jobs/queues.ts';
 import { createServerTapClient } from '../minecraft/servertap.ts';
 import { startWorker, type RunningWorker } from '../jobs/worker.ts';
+import { txStreamHub } from './api/stream.ts';
 import { createApp } from './app.ts';
 import { portTaken } from './port.ts';
 import { StartupSteps, withBackoff } from './startup.ts';
@@ -40,14 +43,26 @@ async function main(cfg: Config, log: Logger): Promise<void> {
   const queues = new Queues(redis, prefix, log);
   const now = createClock(cfg);
   const steps = new StartupSteps();
+  let stopping = false;
   if (!cfg.DISCORD_TOKEN)
     log.warn(
       'DISCORD_TOKEN is not set: interactions are answered, but jobs that post messages, create channels or give roles wait until Coinhub runs with a token',
     );
+  // Settings saved on any replica reach this one at once; SETTINGS_TTL_MS covers a missed message. The
+  // subscription waits for Redis in the background (its connection retries forever), so start-up does not.
+  const pubsub = new PubSub(cfg.REDIS_URL, `coinhub-${cfg.ROLE}-sub`);
+  const settings = settingsFor({ db, cfg });
+  pubsub
+    .subscribe(channels.settings(cfg.REDIS_PREFIX), () => settings.invalidate())
+    .catch((err: unknown) => {
+      if (!stopping)
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'settings subscription failed');
+    });
+  pubsub.onReconnect(() => settings.invalidate());
 
   let server: ServerType | undefined;
   if (serves) {
-    const app = createApp({ cfg, db, redis, queues, log, now, startup: steps });
+    const app = createApp({ cfg, db, redis, queues, pubsub, log, now, startup: steps });
     server = serve({ fetch: app.fetch, port: cfg.PORT, hostname: '0.0.0.0' }, (info) =>
       log.info({ port: info.port, role: cfg.ROLE }, `listening on http://localhost:${info.port}`),
     );
@@ -58,7 +73,6 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     });
   }
 
-  let stopping = false;
   let worker: RunningWorker | undefined;
   const blockingRedis =
     cfg.ROLE === 'api' ? undefined : createRedis(cfg.REDIS_URL, 'blocking', 'coinhub-worker');
@@ -108,6 +122,8 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     if (server?.listening) {
+      // Open event streams would hold the server open until the grace period ends.
+      txStreamHub(pubsub, cfg.REDIS_PREFIX).close();
       const closed = new Promise<void>((resolve) => server!.close(() => resolve()));
       if ('closeIdleConnections' in server) server.closeIdleConnections();
       await closed;
@@ -115,6 +131,7 @@ async function main(cfg: Config, log: Logger): Promise<void> {
     await background.catch(() => undefined);
     await worker?.close();
     await queues.close();
+    pubsub.close();
     await Promise.all([
       db.destroy(),
       redis.quit().catch(() => undefined),

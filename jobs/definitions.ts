@@ -25,6 +25,13 @@ const define = <S extends z.ZodType>(queue: QueueName, name: string, schema: S, 
 /** Periodic reconciliation: runs the ledger invariant check and records the outcome. */
 export const ledgerCheckJob = define('ledger', 'ledger.check', z.object({}).strict(), { attempts: 1 });
 
+/** The dashboard's rollups and the Idempotency-Key cleanup. Scheduled every 10 seconds. */
+export const statsRollupJob = define('ledger', 'stats.rollup', z.object({}).strict(), {
+  attempts: 1,
+  removeOnComplete: true,
+  removeOnFail: 100,
+});
+
 const snowflake = z.string().regex(/^\d{15,21}$/);
 
 /** /setup: create or reuse the Coinhub channels and the hub message, then edit the deferred response. */

@@ -19,6 +19,7 @@ import {
   revokeRoleJob,
   shopRefreshJob,
   setupGuildJob,
+  statsRollupJob,
   type JobDefinition,
   type QueueName,
 } from './definitions.ts';
@@ -35,6 +36,7 @@ import {
 } from './handlers/market-discord.ts';
 import { handleMinecraftDeliver, handleMinecraftNotice, handleMinecraftSweep } from './handlers/minecraft.ts';
 import { handleSetupGuild } from './handlers/setup-guild.ts';
+import { handleStatsRollup } from './handlers/stats-rollup.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import type { WorkerDeps } from './deps.ts';
 import type { z } from 'zod';
@@ -68,6 +70,7 @@ const handlers = new Map<string, Handler>([
   entry(feedRelayJob, (deps) => handleFeedRelay(deps)),
   entry(feedRefreshJob, handleFeedRefresh),
   entry(setupGuildJob, handleSetupGuild),
+  entry(statsRollupJob, (deps) => handleStatsRollup(deps)),
   entry(minecraftDeliverJob, handleMinecraftDeliver),
   entry(minecraftSweepJob, (deps) => handleMinecraftSweep(deps)),
   entry(minecraftNoticeJob, handleMinecraftNotice),
@@ -93,6 +96,7 @@ const scheduled = (cfg: Config) => [
   { id: 'market-sweep', def: marketSweepJob, repeat: { every: cfg.MARKET_SWEEP_EVERY_S * 1000 } },
   { id: 'price-rollup', def: priceRollupJob, repeat: { every: cfg.PRICE_ROLLUP_EVERY_S * 1000 } },
   { id: 'feed-relay', def: feedRelayJob, repeat: { every: 1000 } },
+  { id: 'stats-rollup', def: statsRollupJob, repeat: { every: 10_000 } },
   { id: 'minecraft-sweep', def: minecraftSweepJob, repeat: { every: cfg.MINECRAFT_SWEEP_EVERY_S * 1000 } },
 ];
 

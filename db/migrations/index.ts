@@ -8,6 +8,7 @@ import * as m0400 from './2026_11_26_0400_create_feed_relay.ts';
 import * as m0500 from './2026_11_26_0500_create_wallet_summary.ts';
 import * as m0600 from './2026_11_26_0600_add_order_role_granted.ts';
 import * as m0700 from './2026_11_26_0700_ledger_apply_index_lookups.ts';
+import * as m1100 from './2026_11_27_0100_create_panel_api_tables.ts';
 import * as mMc0100 from './2026_12_01_0100_create_minecraft.ts';
 import * as mMc0200 from './2026_12_01_0200_create_minecraft_grant.ts';
 import * as m1201_1000 from './2026_12_01_1000_create_api_tokens.ts';
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_0500_create_wallet_summary': m0500,
   '2026_11_26_0600_add_order_role_granted': m0600,
   '2026_11_26_0700_ledger_apply_index_lookups': m0700,
+  '2026_11_27_0100_create_panel_api_tables': m1100,
   '2026_12_01_0100_create_minecraft': mMc0100,
   '2026_12_01_0200_create_minecraft_grant': mMc0200,
   '2026_12_01_1000_create_api_tokens': m1201_1000,

@@ -12,7 +12,8 @@ import {
   type TransitionResult,
 } from './orders.ts';
 import { requirePermission, type Actor } from '../rbac.ts';
-import { marketSettings, type MarketSettings } from './types.ts';
+import { marketSettingsOf, settingsFor } from '../settings.ts';
+import type { MarketSettings } from './types.ts';
 
 /** A serialization failure or deadlock, or a concurrent purchase with the same key committed its order first. */
 const retryableForOrders = (err: unknown): boolean =>
@@ -33,12 +34,16 @@ export class Market {
   private readonly buys: TxBatcher<BuyRequest, Purchase>;
   private readonly transitions: TxBatcher<TransitionRequest, TransitionResult>;
 
+  private readonly settingsNow: () => MarketSettings;
+
+  /** `settings` is a function when they can change while the process runs (the live settings). */
   constructor(
     db: Db,
-    readonly settings: MarketSettings,
+    settings: MarketSettings | (() => MarketSettings),
     { now, ...batching }: MarketOptions = {},
   ) {
     this.now = now ?? (() => new Date());
+    this.settingsNow = typeof settings === 'function' ? settings : () => settings;
     // One batch in flight per kind: a hot listing or seller serialises concurrent batches on its row lock
     // anyway, and one larger batch shares its commit among more purchases (measured: scripts/bench-market.ts).
     const options = { maxInFlight: 1, isRetryable: retryableForOrders, ...batching };
@@ -46,16 +51,21 @@ export class Market {
     this.buys = new TxBatcher(
       db,
       (trx, reqs, attempt) =>
-        buyInTransaction(trx, settings, reqs, this.now(), { lockListings: attempt > 1 }),
+        buyInTransaction(trx, this.settingsNow(), reqs, this.now(), { lockListings: attempt > 1 }),
       distinctBy((r) => r.key),
       options,
     );
     this.transitions = new TxBatcher(
       db,
-      (trx, reqs) => transitionInTransaction(trx, settings, reqs, this.now()),
+      (trx, reqs) => transitionInTransaction(trx, this.settingsNow(), reqs, this.now()),
       distinctBy((r) => r.orderId),
       options,
     );
+  }
+
+  /** The knobs in force now. */
+  get settings(): MarketSettings {
+    return this.settingsNow();
   }
 
   /** The member buys `quantity` units at the price they saw, for themselves (`market.trade`); idempotent by `key`. */
@@ -105,12 +115,15 @@ export class Market {
   }
 
   /** Refunds an order at any stage (`tx.refund`); a completed one is reversed by compensating transfers. Audited. */
-  adminRefund(orderId: string, staff: Actor, reason: string) {
+  async adminRefund(orderId: string, staff: Actor, reason: string) {
+    // Staff actions need the permission whatever the order: refused before the order is read.
+    requirePermission(staff, 'tx.refund');
     return this.transition('admin_refund', orderId, staff, reason);
   }
 
   /** Completes an order for the seller (`order.fulfil`), resolving a dispute in their favour. Audited. */
-  adminFulfil(orderId: string, staff: Actor, reason: string) {
+  async adminFulfil(orderId: string, staff: Actor, reason: string) {
+    requirePermission(staff, 'order.fulfil');
     return this.transition('admin_fulfil', orderId, staff, reason);
   }
 
@@ -140,12 +153,14 @@ const perProcess = new WeakMap<Db, Market>();
 /**
  * The Market of a process, one per database handle: the API and the worker of `ROLE=all` get different
  * dependency objects but the same handle, so every handler shares one set of batches. Its clock is the
- * process's `now`, so tests that move the clock move the market's too.
+ * process's `now`, so tests that move the clock move the market's too. Its knobs are the live settings
+ * (economy/settings.ts), read when each batch runs.
  */
 export function marketFor(deps: { db: Db; cfg: Config; now: () => Date }): Market {
   let market = perProcess.get(deps.db);
   if (!market) {
-    market = new Market(deps.db, marketSettings(deps.cfg), { now: deps.now });
+    const live = settingsFor(deps);
+    market = new Market(deps.db, () => marketSettingsOf(live.current(), deps.cfg), { now: deps.now });
     perProcess.set(deps.db, market);
   }
   return market;

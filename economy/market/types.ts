@@ -1,6 +1,4 @@
-import type { Config } from '../../config/env.ts';
-
-/** The market's knobs, read once from the configuration. */
+/** The market's knobs (economy/settings.ts gives the live ones). */
 export interface MarketSettings {
   /** Percent of an order's total that goes to `fees` (rounded down to whole coins). */
   feePct: number;
@@ -13,18 +11,6 @@ export interface MarketSettings {
   refMinSales: number;
   refWindowDays: number;
 }
-
-export const marketSettings = (cfg: Config): MarketSettings => ({
-  feePct: cfg.MARKET_FEE,
-  floorPct: cfg.PRICE_FLOOR_PCT,
-  ceilingPct: cfg.PRICE_CEILING_PCT ?? null,
-  escrowTimeoutMin: cfg.ESCROW_TIMEOUT_MIN,
-  confirmWindowH: cfg.MARKET_CONFIRM_WINDOW_H,
-  maxActiveListings: cfg.MARKET_MAX_ACTIVE_LISTINGS,
-  refSales: cfg.PRICE_REF_SALES,
-  refMinSales: cfg.PRICE_REF_MIN_SALES,
-  refWindowDays: cfg.PRICE_REF_WINDOW_D,
-});
 
 export type CatalogKind = 'discord_role' | 'minecraft_item' | 'other';
 

@@ -14,7 +14,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
  * request carries no ambient credential, so it needs none); a `read` token may only read. Then it is counted
  * against the API rate limit of its session or token, and the member's role is re-read from Discord when the
  * one held is a minute old: a member who lost every Coinhub role is refused and their session ends. Routes get
- * `c.get('actor')` and `c.get('auth')`.
+ * `c.get('actor')`, `c.get('auth')` and `c.get('sessionAlive')`.
  */
 export function panelAuth(deps: AppDeps, panel: PanelAuth): MiddlewareHandler<AppEnv> {
   const origin = panelOrigin(deps.cfg);
@@ -23,10 +23,12 @@ export function panelAuth(deps: AppDeps, panel: PanelAuth): MiddlewareHandler<Ap
   return async function panelAuth(c, next) {
     let who: { userId: string; discordId: string };
     let credential: PanelCredential;
+    let token: string | undefined;
     const authorization = c.req.header('authorization');
     if (authorization !== undefined) {
       const match = BEARER.exec(authorization);
-      const holder = match ? await panel.tokens.verify(match[1]!) : null;
+      token = match?.[1];
+      const holder = token ? await panel.tokens.verify(token) : null;
       if (!holder)
         throw new AppError('invalid_token', 'The API token is malformed, revoked or expired.', 401);
       if (holder.scope === 'read' && !SAFE_METHODS.has(c.req.method))
@@ -67,6 +69,13 @@ export function panelAuth(deps: AppDeps, panel: PanelAuth): MiddlewareHandler<Ap
       requestId: c.get('requestId'),
     });
     c.set('auth', credential);
+    // The SSE stream asks again while it stays open: a signed-out session or a revoked token ends it.
+    c.set(
+      'sessionAlive',
+      credential.kind === 'session'
+        ? async () => (await panel.sessions.use(credential.sessionId)) !== null
+        : async () => (await panel.tokens.verify(token!)) !== null,
+    );
     await next();
   };
 }

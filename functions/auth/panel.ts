@@ -47,13 +47,11 @@ export function createPanelAuth(deps: AppDeps) {
     roles: roleCache({ redis: deps.redis, prefix, now, members: directory }),
     loginLimiter: createRateLimiter(deps.redis, {
       prefix: `${prefix}:login`,
-      limit: deps.cfg.AUTH_RATE_LIMIT_PER_MIN,
-      windowSeconds: 60,
+      limits: () => ({ limit: deps.cfg.AUTH_RATE_LIMIT_PER_MIN, windowSeconds: 60 }),
     }),
     apiLimiter: createRateLimiter(deps.redis, {
       prefix: `${prefix}:api`,
-      limit: deps.cfg.API_RATE_LIMIT_PER_MIN,
-      windowSeconds: 60,
+      limits: () => ({ limit: deps.cfg.API_RATE_LIMIT_PER_MIN, windowSeconds: 60 }),
     }),
   };
 }

@@ -23,12 +23,12 @@ export interface RateLimiter {
 }
 
 /**
- * A fixed-window limit per subject in Redis, shared by every API replica. The hits of one event-loop turn go
- * to Redis as one script call (keys of one Redis node: Coinhub does not run on Redis Cluster).
+ * A fixed-window limit per subject in Redis, shared by every API replica; `limits` is read per use, so a changed
+ * setting applies at once. The hits of one event-loop turn go to Redis as one script call (keys of one Redis node: Coinhub does not run on Redis Cluster).
  */
 export function createRateLimiter(
   redis: Redis,
-  options: { prefix: string; limit: number; windowSeconds: number },
+  options: { prefix: string; limits: () => { limit: number; windowSeconds: number } },
 ): RateLimiter {
   redis.defineCommand('coinhubRateHits', { lua: HIT_SCRIPT });
   const hitsCommand = (
@@ -42,7 +42,7 @@ export function createRateLimiter(
       redis,
       subjects.length,
       ...subjects.map((s) => `${options.prefix}:rl:${s}`),
-      options.windowSeconds,
+      options.limits().windowSeconds,
     ),
   );
   const take = async (subject: string) => {
@@ -53,7 +53,7 @@ export function createRateLimiter(
     } catch {
       throw new AppError('unavailable', 'Coinhub is busy right now; please try again in a moment.', 503);
     }
-    return { allowed: n <= options.limit, retryAfterSeconds: Math.max(1, ttl) };
+    return { allowed: n <= options.limits().limit, retryAfterSeconds: Math.max(1, ttl) };
   };
   return { take, hit: async (subject) => (await take(subject)).allowed };
 }

@@ -10,6 +10,7 @@ import { AppError } from '../../economy/errors.ts';
 import { upsertDiscordUser } from '../../economy/users.ts';
 import type { AppDeps } from '../context.ts';
 import { discordProfile } from './options.ts';
+import { settingsFor } from '../../economy/settings.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { NOT_IN_A_SERVER, NOT_THIS_SERVER, pong, replyText, SLOW_DOWN, UNKNOWN_ACTION } from './responses.ts';
 import type {
@@ -77,13 +78,17 @@ export function createInteractionRouter(deps: AppDeps, registry: InteractionRegi
   const findModal = prefixTable('modal', registry.modals);
   const limiter = createRateLimiter(deps.redis, {
     prefix: deps.cfg.REDIS_PREFIX,
-    limit: deps.cfg.RATE_LIMIT_ACTIONS,
-    windowSeconds: deps.cfg.RATE_LIMIT_WINDOW_S,
+    limits: () => {
+      const { rateLimitActions, rateLimitWindowS } = settingsFor(deps).current();
+      return { limit: rateLimitActions, windowSeconds: rateLimitWindowS };
+    },
   });
   const autocompleteLimiter = createRateLimiter(deps.redis, {
     prefix: `${deps.cfg.REDIS_PREFIX}:autocomplete`,
-    limit: deps.cfg.RATE_LIMIT_AUTOCOMPLETE,
-    windowSeconds: deps.cfg.RATE_LIMIT_WINDOW_S,
+    limits: () => ({
+      limit: deps.cfg.RATE_LIMIT_AUTOCOMPLETE,
+      windowSeconds: settingsFor(deps).current().rateLimitWindowS,
+    }),
   });
 
   function resolve(interaction: APIInteraction): Route | undefined {

@@ -13,6 +13,7 @@ import {
   toFeedEvent,
   type FeedCursor,
 } from '../../economy/feed.ts';
+import { channels } from '../../db/pubsub.ts';
 import { guildChannel } from '../../economy/guild-settings.ts';
 import { linesThatFit, MAX_EMBEDS, renderFeedMessage } from '../../discord/views/feed.ts';
 import type { WorkerDeps } from '../deps.ts';
@@ -35,9 +36,6 @@ export interface RelayRun {
   posted: number;
   messages: number;
 }
-
-/** The live stream's Redis pub/sub channel. */
-export const txChannel = (prefix: string) => `${prefix}:tx`;
 
 /**
  * The nonce of the feed message covering transfers first..last. Deterministic, so a resend after a crash
@@ -96,7 +94,7 @@ async function publishStep(deps: RelayDeps): Promise<number> {
     const cursor = await readCursor(deps.db, 'redis');
     const transfers = await readAfterCursor(deps.db, cursor, REDIS_BATCH);
     if (transfers.length === 0) return 0;
-    const channel = txChannel(deps.cfg.REDIS_PREFIX);
+    const channel = channels.tx(deps.cfg.REDIS_PREFIX);
     const pipeline = deps.redis.pipeline();
     for (const t of transfers) pipeline.publish(channel, JSON.stringify(toFeedEvent(t)));
     const results = (await pipeline.exec()) ?? [];

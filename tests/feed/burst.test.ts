@@ -8,7 +8,7 @@ import { createDiscordRest } from '../../discord/rest.ts';
 import type { FeedEvent } from '../../economy/feed.ts';
 import { Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
-import { txChannel } from '../../jobs/handlers/feed-relay.ts';
+import { channels } from '../../db/pubsub.ts';
 import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
@@ -38,7 +38,7 @@ beforeAll(async () => {
   await t.db.insertInto('guild_settings').values({ guild_id: GUILD, tx_channel_id: CHANNEL }).execute();
   const prefix = testRedisPrefix();
   subscriber = new Redis(REDIS_URL);
-  await subscriber.subscribe(txChannel(prefix));
+  await subscriber.subscribe(channels.tx(prefix));
   subscriber.on('message', (_c, message: string) => events.push(JSON.parse(message) as FeedEvent));
   env = {
     DATABASE_URL: t.url,

@@ -11,7 +11,8 @@ import { loadCursor, type FeedEvent } from '../../economy/feed.ts';
 import { applyInTransaction, Ledger } from '../../economy/ledger.ts';
 import { checkLedger } from '../../economy/ledger-check.ts';
 import { handleFeedRefresh } from '../../jobs/handlers/feed-refresh.ts';
-import { handleFeedRelay, txChannel } from '../../jobs/handlers/feed-relay.ts';
+import { channels } from '../../db/pubsub.ts';
+import { handleFeedRelay } from '../../jobs/handlers/feed-relay.ts';
 import { FakeDiscordApi } from '../../playground/discord/fake-api.ts';
 import { createTestDatabase, fundedUsers, testRedisPrefix, type TestDatabase } from '../helpers/db.ts';
 import { REDIS_URL } from '../helpers/env.ts';
@@ -68,7 +69,7 @@ beforeAll(async () => {
   });
   redis = createRedis(REDIS_URL, 'command', 'feed-test');
   subscriber = new Redis(REDIS_URL);
-  await subscriber.subscribe(txChannel(prefix));
+  await subscriber.subscribe(channels.tx(prefix));
   subscriber.on('message', (_channel, message: string) => events.push(JSON.parse(message) as FeedEvent));
   rest = createDiscordRest(cfg);
   deps = { cfg, db: t.db, redis, rest, log: createLogger('silent') };

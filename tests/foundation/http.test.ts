@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../config/env.ts';
 import { createLogger } from '../../config/logger.ts';
+import { PubSub } from '../../db/pubsub.ts';
 import { createRedis } from '../../db/redis.ts';
 import { AppError } from '../../economy/errors.ts';
 import { createApp } from '../../functions/app.ts';
@@ -24,11 +25,13 @@ function depsWith(redisUrl: string): AppDeps {
   const log = createLogger('silent');
   const redis = createRedis(redisUrl, 'command', 'http-test');
   const queues = new Queues(redis, `${cfg.REDIS_PREFIX}:bull`, log);
+  const pubsub = new PubSub(redisUrl, 'http-test-sub');
   closers.push(
     () => queues.close(),
     () => redis.quit().catch(() => redis.disconnect()),
+    async () => pubsub.close(),
   );
-  return { cfg, db: t.db, redis, queues, log, now: () => new Date() };
+  return { cfg, db: t.db, redis, queues, pubsub, log, now: () => new Date() };
 }
 
 beforeAll(async () => {

@@ -563,6 +563,36 @@ describe('API tokens', () => {
   });
 });
 
+describe('the admin API behind the guard', () => {
+  it('serves the OpenAPI document to anyone and the admin routes only to a signed-in member', async () => {
+    expect((await get('/api/openapi.json')).status).toBe(200);
+    const anonymous = await get('/api/dashboard');
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { code: 'not_signed_in' } });
+    const { session } = await login(mod);
+    expect((await get('/api/dashboard', { cookie: `${SESSION_COOKIE}=${session!}` })).status).toBe(200);
+  });
+
+  it("checks a cookie write's CSRF token, then lets the economy refuse a role that may not act", async () => {
+    const { session } = await login(mod);
+    const { csrfToken } = await meBody(session!);
+    const before = await rowCount('audit_log');
+    const patch = (headers: Record<string, string>) =>
+      fetch(`${base}/api/settings`, {
+        method: 'PATCH',
+        headers: { cookie: `${SESSION_COOKIE}=${session!}`, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ values: { dailyBase: 7 } }),
+      });
+    const noToken = await patch({ origin: base });
+    expect(noToken.status).toBe(403);
+    expect(await noToken.json()).toMatchObject({ error: { code: 'bad_csrf_token' } });
+    const moderator = await patch({ origin: base, 'x-csrf-token': csrfToken });
+    expect(moderator.status).toBe(403);
+    expect(await moderator.json()).toMatchObject({ error: { code: 'forbidden' } });
+    expect(await rowCount('audit_log')).toBe(before);
+  });
+});
+
 describe('rate limits', () => {
   it('limits logins per client IP with 429 and Retry-After', async () => {
     const ip = '203.0.113.7';

@@ -6,6 +6,7 @@ import { listingsCommand } from './listings.ts';
 import { ordersCommand } from './orders.ts';
 import { sellCommand } from './sell.ts';
 import { shopCommand } from './shop.ts';
+import { settingsFor } from '../../../economy/settings.ts';
 
 const definition: RESTPostAPIChatInputApplicationCommandsJSONBody = {
   name: 'help',
@@ -22,16 +23,16 @@ const MARKET_COMMANDS = [sellCommand, shopCommand, ordersCommand, listingsComman
 
 /** The help page, with this installation's daily and pay rules. Shared by /help and the hub's Help button. */
 export async function showHelp(ctx: InteractionContext) {
-  const { cfg } = ctx.deps;
+  const settings = await settingsFor(ctx.deps).get();
   return reply({
     embeds: [
       renderHelp(
         {
-          dailyBase: cfg.DAILY_BASE,
-          dailyStreakBonus: cfg.DAILY_STREAK_BONUS,
-          dailyStreakCap: cfg.DAILY_STREAK_CAP,
-          dailyTimeZone: cfg.DAILY_TIMEZONE,
-          payDailyLimit: cfg.PAY_DAILY_LIMIT,
+          dailyBase: settings.dailyBase,
+          dailyStreakBonus: settings.dailyStreakBonus,
+          dailyStreakCap: settings.dailyStreakCap,
+          dailyTimeZone: settings.dailyTimeZone,
+          payDailyLimit: settings.payDailyLimit,
         },
         MARKET_COMMANDS,
       ),

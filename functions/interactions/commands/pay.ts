@@ -12,6 +12,7 @@ import { upsertDiscordUser } from '../../../economy/users.ts';
 import { discordProfile, integerOption, stringOption, userOption } from '../options.ts';
 import { reply } from '../responses.ts';
 import type { Command, InteractionContext } from '../types.ts';
+import { settingsFor } from '../../../economy/settings.ts';
 
 /** A confirm prompt stays usable as long as Discord keeps the interaction alive. */
 const INTENT_TTL_S = 15 * 60;
@@ -91,10 +92,10 @@ async function handlePay(ctx: InteractionContext, interaction: Parameters<Comman
       `The amount must be a whole number of coins from 1 to ${formatNumber(MAX_AMOUNT)}.`,
     );
   }
-  if (ctx.deps.cfg.PAY_DAILY_LIMIT === 0)
-    throw new AppError('pay_disabled', 'Payments with /pay are turned off here.');
-  if (amount > ctx.deps.cfg.PAY_DAILY_LIMIT) {
-    throw new AppError('pay_limit', `You can send at most ${coins(ctx.deps.cfg.PAY_DAILY_LIMIT)} a day.`);
+  const { payDailyLimit } = await settingsFor(ctx.deps).get();
+  if (payDailyLimit === 0) throw new AppError('pay_disabled', 'Payments with /pay are turned off here.');
+  if (amount > payDailyLimit) {
+    throw new AppError('pay_limit', `You can send at most ${coins(payDailyLimit)} a day.`);
   }
   if (note && note.length > PAY_NOTE_MAX) {
     throw new AppError('invalid_note', `The note can be at most ${PAY_NOTE_MAX} characters.`);

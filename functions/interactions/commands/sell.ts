@@ -8,7 +8,8 @@ import { AppError } from '../../../economy/errors.ts';
 import { getCatalogItem, searchCatalog } from '../../../economy/market/catalog.ts';
 import { createListing } from '../../../economy/market/listings.ts';
 import { referencePrice } from '../../../economy/market/pricing.ts';
-import { marketSettings, RESTRICTED_KINDS } from '../../../economy/market/types.ts';
+import { RESTRICTED_KINDS } from '../../../economy/market/types.ts';
+import { liveMarketSettings } from '../../../economy/settings.ts';
 import { announceListing } from '../components/market-shop.ts';
 import { focusedText, modalField, stringOption } from '../options.ts';
 import { interactionActor } from '../permissions.ts';
@@ -70,7 +71,7 @@ export const sellModalHandler: ModalHandler = {
     const description = modalField(interaction, 'description').trim();
     const listing = await createListing(
       ctx.deps.db,
-      marketSettings(ctx.deps.cfg),
+      await liveMarketSettings(ctx.deps),
       await interactionActor(ctx),
       {
         ...(catalogItemId ? { catalogItemId } : {}),

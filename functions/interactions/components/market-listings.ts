@@ -18,8 +18,9 @@ import {
   sellerListings,
   updateListing,
 } from '../../../economy/market/listings.ts';
-import { marketSettings, type Listing } from '../../../economy/market/types.ts';
+import type { Listing } from '../../../economy/market/types.ts';
 import type { Actor } from '../../../economy/rbac.ts';
+import { liveMarketSettings } from '../../../economy/settings.ts';
 import { wholeNumber } from '../commands/sell.ts';
 import { modalField } from '../options.ts';
 import { actorMay, interactionActor } from '../permissions.ts';
@@ -150,7 +151,7 @@ export const repriceModalHandler: ModalHandler = {
   async handle(ctx, interaction, [listingId]) {
     const { listing, actor } = await managedListing(ctx, listingId);
     const unitPrice = wholeNumber(modalField(interaction, 'price'), 'The price');
-    const after = await updateListing(ctx.deps.db, marketSettings(ctx.deps.cfg), actor, listing.id, {
+    const after = await updateListing(ctx.deps.db, await liveMarketSettings(ctx.deps), actor, listing.id, {
       unitPrice,
     });
     return reply(

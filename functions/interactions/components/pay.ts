@@ -4,6 +4,7 @@ import { payUser } from '../../../economy/pay.ts';
 import { dropPayIntent, loadPayIntent } from '../commands/pay.ts';
 import { closePrompt, updateMessage } from '../responses.ts';
 import type { ComponentHandler, InteractionContext } from '../types.ts';
+import { settingsFor } from '../../../economy/settings.ts';
 
 async function intentFor(ctx: InteractionContext, intentId: string | undefined) {
   const intent = intentId ? await loadPayIntent(ctx, intentId) : undefined;
@@ -19,7 +20,7 @@ export const payConfirmButton: ComponentHandler = {
   async handle(ctx, _interaction, [intentId]) {
     const intent = await intentFor(ctx, intentId);
     if (!intent) return closePrompt('This payment request has expired; use /pay again.');
-    const { cfg } = ctx.deps;
+    const settings = await settingsFor(ctx.deps).get();
     try {
       const result = await payUser(ctx.deps.db, {
         key: `pay:${intentId}`,
@@ -27,8 +28,8 @@ export const payConfirmButton: ComponentHandler = {
         toUserId: intent.toUserId,
         amount: intent.amount,
         ...(intent.note ? { note: intent.note } : {}),
-        dailyLimit: cfg.PAY_DAILY_LIMIT,
-        timeZone: cfg.DAILY_TIMEZONE,
+        dailyLimit: settings.payDailyLimit,
+        timeZone: settings.dailyTimeZone,
         now: ctx.deps.now(),
       });
       return updateMessage({
@@ -38,7 +39,7 @@ export const payConfirmButton: ComponentHandler = {
             amount: intent.amount,
             balance: result.fromBalance,
             paidToday: result.paidToday,
-            dailyLimit: cfg.PAY_DAILY_LIMIT,
+            dailyLimit: settings.payDailyLimit,
           }),
         ],
         components: [],
