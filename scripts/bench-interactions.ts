@@ -17,7 +17,7 @@ import { createDiscordSigner } from '../playground/signer.ts';
 import { buttonClick, TEST_GUILD_ID } from '../playground/interactions.ts';
 import { startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
-import { benchServerEnv, dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
+import { benchServerEnv, loadPosts, runBench, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_interactions';
@@ -218,12 +218,4 @@ async function main() {
   );
 }
 
-main()
-  .finally(() => dropRedisKeys(REDIS_URL, REDIS_PREFIX))
-  .then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+runBench(main, REDIS_URL, REDIS_PREFIX);

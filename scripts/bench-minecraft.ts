@@ -17,7 +17,7 @@ import { checkLedger } from '../economy/ledger-check.ts';
 import { signWebhook } from '../minecraft/signing.ts';
 import { freePort, startServer } from '../tests/helpers/server-process.ts';
 import { freshDatabase } from './bench-db.ts';
-import { benchServerEnv, dropRedisKeys, loadPosts, serverEntry, type Prepared } from './bench-server.ts';
+import { benchServerEnv, loadPosts, runBench, serverEntry, type Prepared } from './bench-server.ts';
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DB_NAME = 'coinhub_bench_minecraft';
@@ -142,12 +142,4 @@ async function main() {
   if (!invariantOk) throw new Error('invariant failed');
 }
 
-main()
-  .finally(() => dropRedisKeys(REDIS_URL, REDIS_PREFIX))
-  .then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+runBench(main, REDIS_URL, REDIS_PREFIX);

@@ -87,3 +87,16 @@ export async function loadPosts(url: string, bodies: Prepared[], connections: nu
     used: next,
   };
 }
+
+/** Runs a benchmark's `main`, drops its Redis keys whatever happens, and exits 0 or 1 (printing the error). */
+export function runBench(main: () => Promise<void>, redisUrl: string, prefix: string): void {
+  main()
+    .finally(() => dropRedisKeys(redisUrl, prefix))
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
+}
